@@ -1,0 +1,8 @@
+//! portcullis: an inline enforcer of protocol/port pairs (MITRE ATT&CK
+//! T1571, "Non-Standard Port") for Linux, over NFQUEUE.
+//!
+//! The pure core (`packet`, `sniff`, `flow`, `policy`) does no I/O and reads
+//! no clock; the shells (`datapath`, `rules`, `lab`) do I/O and nothing
+//! clever.
+
+pub mod sniff;

@@ -1,0 +1,195 @@
+//! HTTP/1.x requests (and responses seen alone), HTTP CONNECT tunnels, and
+//! the HTTP/2 prior-knowledge connection preface (RFC 9113 section 3.4).
+//!
+//! A request matches once its request line is complete: a known method, one
+//! space, a request-target without controls, one space, `HTTP/1.0` or
+//! `HTTP/1.1`. The Host header is read when the header block is in the
+//! sample. A response (`HTTP/1.x NNN`) matches only when the initiator's
+//! side is empty (a capture or conntrack pickup that missed the request).
+
+use super::cursor::{first_line, prefix, prefix_ci};
+use super::{Detector, Input, Meta, Proto, Sniff};
+
+/// HTTP/2 preface, HTTP CONNECT, then HTTP/1.x.
+pub(crate) const DETECTORS: &[Detector] = &[
+    Detector {
+        proto: Proto::Http2,
+        tcp: true,
+        udp: false,
+        detect: detect_h2,
+    },
+    Detector {
+        proto: Proto::HttpConnect,
+        tcp: true,
+        udp: false,
+        detect: detect_connect,
+    },
+    Detector {
+        proto: Proto::Http,
+        tcp: true,
+        udp: false,
+        detect: detect_http,
+    },
+];
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const MAX_REQUEST_LINE: usize = 8192;
+const MAX_HEADERS: usize = 4096;
+
+/// Methods of RFC 9110 and of WebDAV (RFC 4918, 3253), which real clients send.
+const METHODS: &[&[u8]] = &[
+    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT",
+    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
+    b"SEARCH", b"MKCALENDAR", b"CHECKOUT", b"MERGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE",
+    b"M-SEARCH", b"PURGE",
+];
+
+fn detect_h2<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    match prefix(input.client, H2_PREFACE) {
+        Some(true) => Sniff::Match(Meta {
+            version: Some(2),
+            ..Meta::default()
+        }),
+        Some(false) => Sniff::NotThis,
+        None if input.client.is_empty() && !input.server.is_empty() => Sniff::NotThis,
+        None => Sniff::NeedMore,
+    }
+}
+
+fn detect_connect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    match request(input) {
+        Sniff::Match(m) if m.method == Some(b"CONNECT") => Sniff::Match(m),
+        Sniff::Match(_) => Sniff::NotThis,
+        other => other,
+    }
+}
+
+fn detect_http<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    if input.client.is_empty() {
+        return response(input.server);
+    }
+    match request(input) {
+        Sniff::Match(m) if m.method == Some(b"CONNECT") => Sniff::NotThis,
+        other => other,
+    }
+}
+
+fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    let buf = input.client;
+    if buf.is_empty() {
+        return if input.server.is_empty() {
+            Sniff::NeedMore
+        } else {
+            Sniff::NotThis
+        };
+    }
+    // The method: a known token followed by one space.
+    let mut method = None;
+    let mut partial = false;
+    for m in METHODS {
+        let token_end = m.len();
+        match prefix(buf, m) {
+            Some(true) => match buf.get(token_end) {
+                Some(b' ') => method = Some(*m),
+                Some(_) => {}
+                None => partial = true,
+            },
+            None => partial = true,
+            Some(false) => {}
+        }
+    }
+    let Some(method) = method else {
+        return if partial { Sniff::NeedMore } else { Sniff::NotThis };
+    };
+    let line = match first_line(buf, MAX_REQUEST_LINE) {
+        Ok(Some(line)) => line,
+        Ok(None) => {
+            // Keep waiting only while what we have can still be a request line.
+            let body = buf.strip_suffix(b"\r").unwrap_or(buf);
+            let ok = body.iter().all(|&b| b >= 0x20 && b != 0x7f);
+            return if ok && !input.complete { Sniff::NeedMore } else { Sniff::NotThis };
+        }
+        Err(()) => return Sniff::NotThis,
+    };
+    let rest = line.get(method.len() + 1..).unwrap_or_default();
+    let Some(sp) = rest.iter().rposition(|&b| b == b' ') else {
+        return Sniff::NotThis;
+    };
+    let (target, version) = rest.split_at(sp);
+    let version = version.get(1..).unwrap_or_default();
+    let minor = match version {
+        b"HTTP/1.1" => 1,
+        b"HTTP/1.0" => 0,
+        _ => return Sniff::NotThis,
+    };
+    if target.is_empty() || target.iter().any(|&b| b <= 0x20 || b == 0x7f) {
+        return Sniff::NotThis;
+    }
+    let headers = buf.get(line.len() + 2..).unwrap_or_default();
+    let host = if method == b"CONNECT" {
+        Some(target)
+    } else {
+        match header(headers, b"host") {
+            Some(h) => Some(h),
+            // Wait for the rest of the header block, within bounds.
+            None if !input.complete && !has_end(headers) && headers.len() < MAX_HEADERS => {
+                return Sniff::NeedMore
+            }
+            None => None,
+        }
+    };
+    Sniff::Match(Meta {
+        host,
+        method: Some(method),
+        version: Some(0x0100 | minor),
+        ..Meta::default()
+    })
+}
+
+fn has_end(headers: &[u8]) -> bool {
+    headers.starts_with(b"\r\n") || headers.windows(4).any(|w| w == b"\r\n\r\n")
+}
+
+/// The value of header `name` (lowercase) in a header block, trimmed.
+fn header<'a>(block: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (k, v) = line.split_at(colon);
+        if k.eq_ignore_ascii_case(name) {
+            return Some(v.get(1..)?.trim_ascii());
+        }
+    }
+    None
+}
+
+/// `HTTP/1.x NNN ` from a responder whose request was not seen.
+fn response(buf: &[u8]) -> Sniff<Meta<'_>> {
+    if buf.is_empty() {
+        return Sniff::NeedMore;
+    }
+    match prefix_ci(buf, b"HTTP/1.") {
+        None => return Sniff::NeedMore,
+        Some(false) => return Sniff::NotThis,
+        Some(true) => {}
+    }
+    let Some(head) = buf.get(..13) else {
+        return Sniff::NeedMore;
+    };
+    let ok = matches!(head.get(7), Some(b'0' | b'1'))
+        && head.get(8) == Some(&b' ')
+        && head.get(9..12).is_some_and(|c| c.iter().all(u8::is_ascii_digit))
+        && matches!(head.get(12), Some(b' ' | b'\r'));
+    if ok {
+        Sniff::Match(Meta::default())
+    } else {
+        Sniff::NotThis
+    }
+}
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

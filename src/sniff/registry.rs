@@ -1,0 +1,128 @@
+//! Runs the detectors over a flow's sample and settles on one answer.
+//!
+//! Order matters: families are tried as listed in [`super::FAMILIES`]. A
+//! match is only accepted once every detector before it has ruled itself
+//! out, so a loose detector late in the list cannot claim bytes that a
+//! stricter one is still waiting on. When the flow's bounds are exhausted,
+//! the first match wins and "need more" turns into `unknown`.
+
+use super::entropy::looks_encrypted;
+use super::{Input, Meta, Proto, Sniff, Transport, FAMILIES};
+
+/// The registry's answer for a flow's sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// Identified from the bytes.
+    Identified(Classification<'a>),
+    /// No detector matches; `encrypted` when the bytes look like ciphertext.
+    Unknown {
+        /// The sample's entropy is that of encrypted or compressed data.
+        encrypted: bool,
+    },
+    /// Some detector still needs more bytes.
+    NeedMore,
+}
+
+/// A protocol identification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Classification<'a> {
+    /// The protocol.
+    pub proto: Proto,
+    /// Metadata borrowed from the sample.
+    pub meta: Meta<'a>,
+    /// The bytes matched with initiator and responder swapped (a flow
+    /// picked up mid-stream, whose first seen packet came from the server).
+    pub reversed: bool,
+}
+
+/// Classifies a flow's sample.
+///
+/// `input.complete` says the flow hit a holding bound: no more bytes will
+/// come, so the first match wins and nothing answers "need more". `midstream`
+/// says the flow's start was not seen: the initiator is a guess, and the
+/// detectors are also tried with the directions swapped.
+pub fn classify<'a>(input: &Input<'a>, midstream: bool) -> Verdict<'a> {
+    let exhausted = input.complete;
+    if input.client.is_empty() && input.server.is_empty() {
+        return if exhausted {
+            Verdict::Unknown { encrypted: false }
+        } else {
+            Verdict::NeedMore
+        };
+    }
+    let forward = run(input, exhausted);
+    if let Run::Match(proto, meta) = forward {
+        return identified(proto, meta, false);
+    }
+    let mut need = matches!(forward, Run::NeedMore);
+    if midstream {
+        let swapped = Input {
+            client: input.server,
+            server: input.client,
+            client_port: input.server_port,
+            server_port: input.client_port,
+            transport: input.transport,
+            complete: input.complete,
+        };
+        match run(&swapped, exhausted) {
+            Run::Match(proto, meta) if !need => return identified(proto, meta, true),
+            Run::NeedMore | Run::Match(..) => need = true,
+            Run::None => {}
+        }
+    }
+    if need && !exhausted {
+        Verdict::NeedMore
+    } else {
+        Verdict::Unknown {
+            encrypted: looks_encrypted(input.client) || looks_encrypted(input.server),
+        }
+    }
+}
+
+fn identified(proto: Proto, meta: Meta<'_>, reversed: bool) -> Verdict<'_> {
+    Verdict::Identified(Classification {
+        proto,
+        meta,
+        reversed,
+    })
+}
+
+enum Run<'a> {
+    Match(Proto, Meta<'a>),
+    NeedMore,
+    None,
+}
+
+fn run<'a>(input: &Input<'a>, exhausted: bool) -> Run<'a> {
+    let mut need = false;
+    for family in FAMILIES {
+        for d in family.iter().filter(|d| d.runs_on(input.transport)) {
+            match (d.detect)(input) {
+                Sniff::Match(meta) if exhausted || !need => {
+                    return Run::Match(refine(d.proto, input), meta)
+                }
+                Sniff::Match(_) | Sniff::NeedMore => need = true,
+                Sniff::NotThis => {}
+            }
+        }
+    }
+    if need {
+        Run::NeedMore
+    } else {
+        Run::None
+    }
+}
+
+/// DNS, mDNS and LLMNR share one wire format; the port that RFC 6762 and
+/// RFC 4795 fix for them is what tells them apart. This is the only place
+/// a port takes part in naming a protocol, and only after the bytes matched.
+fn refine(proto: Proto, input: &Input<'_>) -> Proto {
+    if proto != Proto::Dns || input.transport != Transport::Udp {
+        return proto;
+    }
+    match (input.client_port, input.server_port) {
+        (_, 5353) | (5353, _) => Proto::Mdns,
+        (_, 5355) => Proto::Llmnr,
+        _ => proto,
+    }
+}

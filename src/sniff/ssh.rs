@@ -1,0 +1,147 @@
+//! SSH: the identification string of RFC 4253 section 4.2, from either side.
+//!
+//! The client's first bytes must be `SSH-<proto>-<software>`; a server may
+//! send other lines before its identification line, so its side is scanned
+//! line by line within the first 1 KiB.
+
+use super::cursor::{first_line, prefix};
+use super::{Detector, Input, Meta, Proto, Sniff};
+
+/// The SSH detector.
+pub(crate) const DETECTORS: &[Detector] = &[Detector {
+    proto: Proto::Ssh,
+    tcp: true,
+    udp: false,
+    detect,
+}];
+
+/// RFC 4253: the identification line is at most 255 bytes with CR LF.
+const MAX_LINE: usize = 255;
+/// How much of the server's greeting may precede its identification line.
+const MAX_PREAMBLE: usize = 1024;
+
+fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    match ident(input.client, input.complete) {
+        Sniff::NeedMore if !input.server.is_empty() => server_ident(input.server, input.complete),
+        other => other,
+    }
+}
+
+/// One identification line at the start of `buf`.
+fn ident(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
+    match prefix(buf, b"SSH-") {
+        None => return Sniff::NeedMore,
+        Some(false) => return Sniff::NotThis,
+        Some(true) => {}
+    }
+    let line = match first_line(buf, MAX_LINE) {
+        Ok(Some(line)) => line,
+        Ok(None) if complete => buf,
+        Ok(None) => return Sniff::NeedMore,
+        Err(()) => return Sniff::NotThis,
+    };
+    parse(line)
+}
+
+/// `SSH-protoversion-softwareversion SP comments`.
+fn parse(line: &[u8]) -> Sniff<Meta<'_>> {
+    let rest = line.strip_prefix(b"SSH-").unwrap_or_default();
+    let Some(dash) = rest.iter().position(|&b| b == b'-') else {
+        return Sniff::NotThis;
+    };
+    let (version, software) = rest.split_at(dash);
+    let software = software.get(1..).unwrap_or_default();
+    let known = matches!(version, b"2.0" | b"1.99" | b"1.5" | b"1.3");
+    let printable = line.iter().all(|&b| (0x20..0x7f).contains(&b));
+    if !known || !printable {
+        return Sniff::NotThis;
+    }
+    let software = software.split(|&b| b == b' ').next().unwrap_or_default();
+    Sniff::Match(Meta {
+        software: (!software.is_empty()).then_some(software),
+        version: Some(if version == b"2.0" || version == b"1.99" { 2 } else { 1 }),
+        ..Meta::default()
+    })
+}
+
+/// The server's identification line, possibly after other text lines.
+fn server_ident(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
+    let mut rest = buf;
+    let mut seen = 0usize;
+    loop {
+        if rest.is_empty() {
+            return Sniff::NeedMore;
+        }
+        if prefix(rest, b"SSH-") != Some(false) {
+            return ident(rest, complete);
+        }
+        match first_line(rest, MAX_LINE) {
+            Ok(Some(line)) if line.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) => {
+                let used = line.len() + if rest.get(line.len()) == Some(&b'\r') { 2 } else { 1 };
+                seen += used;
+                rest = rest.get(used..).unwrap_or_default();
+                if seen > MAX_PREAMBLE {
+                    return Sniff::NotThis;
+                }
+            }
+            Ok(None) if !complete && rest.iter().all(|&b| (0x20..0x7f).contains(&b)) => {
+                return Sniff::NeedMore
+            }
+            _ => return Sniff::NotThis,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sniff::Transport;
+
+    fn input<'a>(client: &'a [u8], server: &'a [u8]) -> Input<'a> {
+        Input {
+            client,
+            server,
+            transport: Transport::Tcp,
+            client_port: 40000,
+            server_port: 22,
+            complete: false,
+        }
+    }
+
+    /// OpenSSH 9.2p1 (Debian 12) client and server banners, recorded by
+    /// `testdata/capture.py`.
+    const CLIENT: &[u8] = include_bytes!("testdata/tcp/ssh/openssh.client.bin");
+    const SERVER: &[u8] = include_bytes!("testdata/tcp/ssh/openssh.server.bin");
+
+    #[test]
+    fn client_banner_every_prefix() {
+        for n in 0..CLIENT.len() {
+            let got = detect(&input(&CLIENT[..n], b""));
+            assert!(!matches!(got, Sniff::NotThis), "prefix {n}: {got:?}");
+        }
+        match detect(&input(CLIENT, b"")) {
+            Sniff::Match(m) => assert!(m.software.unwrap().starts_with(b"OpenSSH_")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_banner_alone_and_after_preamble() {
+        assert!(matches!(detect(&input(b"", SERVER)), Sniff::Match(_)));
+        let mut pre = b"Welcome to the box\r\n".to_vec();
+        pre.extend_from_slice(SERVER);
+        assert!(matches!(detect(&input(b"", &pre)), Sniff::Match(_)));
+    }
+
+    #[test]
+    fn rejects_lookalikes() {
+        for bad in [
+            &b"SSH-3.0-x\r\n"[..],
+            b"GET / HTTP/1.1\r\n",
+            b"SSH-2.0\r\n",
+            b"\x16\x03\x01\x02\x00\x01",
+        ] {
+            assert_eq!(detect(&input(bad, b"")), Sniff::NotThis, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! TLS over TCP: a ClientHello from the initiator (reassembled across
+//! segments by the flow layer), or a ServerHello when only the responder's
+//! side was seen.
+//!
+//! A match needs a handshake record (type 22, version 3.x, sane length)
+//! whose first message is a ClientHello with a 3.x `client_version`, a
+//! session id of at most 32 bytes and a non-empty, even-length cipher suite
+//! list. SNI, the first ALPN and the highest offered version are read when
+//! the whole ClientHello is in the sample.
+
+use super::cursor::Cursor;
+use super::{Detector, Input, Meta, Proto, Sniff, SAMPLE_MAX};
+
+/// The TLS detector.
+pub(crate) const DETECTORS: &[Detector] = &[Detector {
+    proto: Proto::Tls,
+    tcp: true,
+    udp: false,
+    detect,
+}];
+
+const HANDSHAKE: u8 = 22;
+const CLIENT_HELLO: u8 = 1;
+const SERVER_HELLO: u8 = 2;
+/// Largest record a TLS peer may send (2^14 plus expansion).
+const MAX_RECORD: usize = (1 << 14) + 2048;
+
+const EXT_SERVER_NAME: u16 = 0;
+const EXT_ALPN: u16 = 16;
+const EXT_SUPPORTED_VERSIONS: u16 = 43;
+
+fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    if !input.client.is_empty() {
+        return hello(input.client, CLIENT_HELLO, input.complete);
+    }
+    if input.server.is_empty() {
+        return Sniff::NeedMore;
+    }
+    hello(input.server, SERVER_HELLO, input.complete)
+}
+
+/// Checks the record header and the first handshake message header, then
+/// parses the hello body as far as the sample allows.
+fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
+    let mut c = Cursor::new(buf);
+    let header = (c.u8(), c.u8(), c.u8(), c.be16(), c.u8(), c.be24());
+    // Check each field as soon as it is present, so non-TLS bytes are
+    // rejected early and a short prefix of TLS answers NeedMore.
+    match header.0 {
+        None => return Sniff::NeedMore,
+        Some(HANDSHAKE) => {}
+        Some(_) => return Sniff::NotThis,
+    }
+    match header.1 {
+        None => return Sniff::NeedMore,
+        Some(3) => {}
+        Some(_) => return Sniff::NotThis,
+    }
+    match header.2 {
+        None => return Sniff::NeedMore,
+        Some(0..=4) => {}
+        Some(_) => return Sniff::NotThis,
+    }
+    let rec_len = match header.3 {
+        None => return Sniff::NeedMore,
+        Some(n) if (4..=MAX_RECORD as u16).contains(&n) => n as usize,
+        Some(_) => return Sniff::NotThis,
+    };
+    match header.4 {
+        None => return Sniff::NeedMore,
+        Some(t) if t == want => {}
+        Some(_) => return Sniff::NotThis,
+    }
+    let msg_len = match header.5 {
+        None => return Sniff::NeedMore,
+        // A hello may continue in later records, never exceed 2^24.
+        Some(n) if n >= 38 => n as usize,
+        Some(_) => return Sniff::NotThis,
+    };
+    let available = c.rest();
+    let in_record = rec_len - 4;
+    let body_len = msg_len.min(in_record);
+    match available.get(..body_len) {
+        // The hello continues in a later record: what the first record
+        // holds is all the detector reads.
+        Some(body) if msg_len > in_record => parse_body(body, want, false).or_partial(),
+        Some(body) => parse_body(body, want, true),
+        None if complete || buf.len() >= SAMPLE_MAX => {
+            parse_body(available, want, false).or_partial()
+        }
+        None => match parse_body(available, want, false) {
+            Sniff::NotThis => Sniff::NotThis,
+            _ => Sniff::NeedMore,
+        },
+    }
+}
+
+trait OrPartial<'a> {
+    fn or_partial(self) -> Sniff<Meta<'a>>;
+}
+
+impl<'a> OrPartial<'a> for Sniff<Meta<'a>> {
+    /// A truncated hello whose fields so far are valid is still TLS.
+    fn or_partial(self) -> Sniff<Meta<'a>> {
+        match self {
+            Sniff::NeedMore => Sniff::Match(Meta::default()),
+            other => other,
+        }
+    }
+}
+
+/// Parses a hello body. `whole` says the body is the entire message; when it
+/// is not, running out of bytes is NeedMore rather than malformed.
+fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
+    let short = if whole { Sniff::NotThis } else { Sniff::NeedMore };
+    let mut c = Cursor::new(body);
+    let Some(version) = c.be16() else {
+        return short;
+    };
+    if !(0x0300..=0x0304).contains(&version) {
+        return Sniff::NotThis;
+    }
+    if c.skip(32).is_none() {
+        return short;
+    }
+    let Some(sid_len) = c.u8() else { return short };
+    if sid_len > 32 {
+        return Sniff::NotThis;
+    }
+    if c.skip(sid_len as usize).is_none() {
+        return short;
+    }
+    let mut meta = Meta {
+        version: Some(u32::from(version)),
+        ..Meta::default()
+    };
+    if want == CLIENT_HELLO {
+        let Some(suites_len) = c.be16() else { return short };
+        if suites_len == 0 || suites_len % 2 != 0 {
+            return Sniff::NotThis;
+        }
+        if c.skip(suites_len as usize).is_none() {
+            return short;
+        }
+        let Some(comp) = c.vec8() else { return short };
+        if comp.is_empty() {
+            return Sniff::NotThis;
+        }
+    } else if c.skip(3).is_none() {
+        // cipher_suite (2) + compression_method (1)
+        return short;
+    }
+    if c.remaining() == 0 {
+        return if whole { Sniff::Match(meta) } else { Sniff::NeedMore };
+    }
+    let Some(exts) = c.vec16() else { return short };
+    if whole && c.remaining() != 0 {
+        return Sniff::NotThis;
+    }
+    extensions(exts, &mut meta);
+    Sniff::Match(meta)
+}
+
+fn extensions<'a>(exts: &'a [u8], meta: &mut Meta<'a>) {
+    let mut c = Cursor::new(exts);
+    while let (Some(kind), Some(data)) = (c.be16(), c.vec16()) {
+        match kind {
+            EXT_SERVER_NAME => meta.sni = server_name(data),
+            EXT_ALPN => meta.alpn = first_alpn(data),
+            EXT_SUPPORTED_VERSIONS => {
+                if let Some(v) = highest_version(data) {
+                    meta.version = Some(v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn server_name(data: &[u8]) -> Option<&[u8]> {
+    let mut list = Cursor::new(Cursor::new(data).vec16()?);
+    while list.remaining() > 0 {
+        let kind = list.u8()?;
+        let name = list.vec16()?;
+        if kind == 0 && !name.is_empty() {
+            return Some(name);
+        }
+    }
+    None
+}
+
+fn first_alpn(data: &[u8]) -> Option<&[u8]> {
+    let mut list = Cursor::new(Cursor::new(data).vec16()?);
+    list.vec8().filter(|p| !p.is_empty())
+}
+
+/// Highest non-GREASE version in a ClientHello's supported_versions, or the
+/// one version a ServerHello selected.
+fn highest_version(data: &[u8]) -> Option<u32> {
+    if data.len() == 2 {
+        return Cursor::new(data).be16().map(u32::from);
+    }
+    let mut list = Cursor::new(Cursor::new(data).vec8()?);
+    let mut best = None;
+    while let Some(v) = list.be16() {
+        let grease = v & 0x0f0f == 0x0a0a;
+        if !grease && best.is_none_or(|b| v > b) {
+            best = Some(v);
+        }
+    }
+    best.map(u32::from)
+}
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;
