@@ -5,4 +5,7 @@
 //! no clock; the shells (`datapath`, `rules`, `lab`) do I/O and nothing
 //! clever.
 
+pub mod flow;
+pub mod packet;
+pub mod policy;
 pub mod sniff;

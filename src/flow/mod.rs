@@ -1,0 +1,14 @@
+//! Flows awaiting a decision: keys, per-flow samples, the pending table and
+//! its bounds. Pure: no clock (`now` is passed in milliseconds), no I/O.
+//!
+//! Invariants: memory is bounded by the table's flow limit times the
+//! per-flow sample cap; every held packet id is eventually returned in a
+//! [`Finished`] flow (decided, bound hit, expired or evicted), so the caller
+//! can give it a verdict — a held packet is never forgotten.
+
+pub mod key;
+pub mod reassembly;
+pub mod table;
+
+pub use key::{Endpoint, FlowKey};
+pub use table::{Bounds, Finished, Ingest, Reason, Table, TableStats};

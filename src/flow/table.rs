@@ -1,0 +1,455 @@
+//! The pending-flow table: flows seen but not yet decided, their held
+//! packet ids, their samples, and every bound on them.
+//!
+//! The caller feeds parsed packets with [`Table::ingest`] and the time with
+//! [`Table::expire`]; flows that are ready for a decision (identified,
+//! unknown, a bound hit, expired, evicted or closed) are pushed to an output
+//! vector as [`Finished`], carrying every held packet id. A TCP packet
+//! without payload never waits: it passes and, if it opens a flow, records
+//! it. A flow that idles before its first payload is judged on that payload
+//! whenever it comes: the table holds payload packets, not "the first N".
+
+use super::key::{Endpoint, FlowHasher, FlowKey};
+use super::reassembly::Stream;
+use crate::packet::{tcp_flags, Packet};
+use crate::sniff::{classify, Input, Transport, Verdict, SAMPLE_MAX};
+use std::collections::{HashMap, VecDeque};
+
+/// Limits on what the table holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Payload packets held per flow before it is decided on what it has.
+    pub max_packets: usize,
+    /// Bytes per direction (capped at [`SAMPLE_MAX`]).
+    pub max_bytes: usize,
+    /// Milliseconds from the first held packet to a decision.
+    pub max_hold_ms: u64,
+    /// Flows in the table; the oldest is evicted beyond this.
+    pub max_flows: usize,
+    /// A flow record with nothing held is dropped after this idle time.
+    pub idle_ms: u64,
+    /// Recently decided flows remembered (for packets already queued when
+    /// the decision was made).
+    pub decided_cache: usize,
+    /// How long a decided flow is remembered.
+    pub decided_ttl_ms: u64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_packets: 16,
+            max_bytes: SAMPLE_MAX,
+            max_hold_ms: 2000,
+            max_flows: 65536,
+            idle_ms: 120_000,
+            decided_cache: 8192,
+            decided_ttl_ms: 10_000,
+        }
+    }
+}
+
+/// Why a flow left the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A detector matched.
+    Identified,
+    /// No detector can match.
+    Unknown,
+    /// The per-flow held-packet bound was hit.
+    Packets,
+    /// The per-direction byte bound was hit.
+    Bytes,
+    /// The hold time bound was hit.
+    Time,
+    /// Evicted to make room for a new flow.
+    Evicted,
+    /// FIN or RST while packets were held.
+    Closed,
+}
+
+impl Reason {
+    /// Whether this is a holding bound (the policy's "held too long" case).
+    pub fn is_bound(self) -> bool {
+        matches!(self, Reason::Packets | Reason::Bytes | Reason::Time | Reason::Evicted)
+    }
+
+    /// Lowercase name for events and counters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Identified => "identified",
+            Reason::Unknown => "unknown",
+            Reason::Packets => "packet-bound",
+            Reason::Bytes => "byte-bound",
+            Reason::Time => "time-bound",
+            Reason::Evicted => "evicted",
+            Reason::Closed => "closed",
+        }
+    }
+}
+
+/// One flow awaiting a decision.
+#[derive(Debug)]
+struct Flow {
+    gen: u64,
+    client: Endpoint,
+    server: Endpoint,
+    midstream: bool,
+    first_held_ms: Option<u64>,
+    last_seen_ms: u64,
+    held: Vec<u32>,
+    c2s: Stream,
+    s2c: Stream,
+}
+
+/// A flow ready for a decision, with every packet id it held.
+#[derive(Debug)]
+pub struct Finished {
+    /// The flow's key.
+    pub key: FlowKey,
+    /// Initiator (as seen; see [`crate::sniff::Classification::reversed`]).
+    pub client: Endpoint,
+    /// Responder.
+    pub server: Endpoint,
+    /// Why it left the table.
+    pub reason: Reason,
+    /// The flow's start was not seen.
+    pub midstream: bool,
+    /// Held packet ids, oldest first.
+    pub held: Vec<u32>,
+    c2s: Stream,
+    s2c: Stream,
+}
+
+impl Finished {
+    /// Classifies the flow's sample (no more bytes will come).
+    pub fn classify(&self) -> Verdict<'_> {
+        let input = Input {
+            client: self.c2s.contiguous(),
+            server: self.s2c.contiguous(),
+            transport: self.key.transport,
+            client_port: self.client.port,
+            server_port: self.server.port,
+            complete: true,
+        };
+        classify(&input, self.midstream)
+    }
+}
+
+/// What to do with the packet just ingested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingest {
+    /// No payload: let it through now, undecided.
+    Pass,
+    /// Held: its id is in a flow (which may already be in the output).
+    Held,
+    /// The flow was decided moments ago: apply this remembered mark.
+    Decided(u32),
+}
+
+/// Counters the table keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows evicted to make room.
+    pub evicted: u64,
+    /// Records without held packets dropped for idleness.
+    pub idled: u64,
+    /// Flows created from a payload packet with no handshake seen.
+    pub midstream: u64,
+}
+
+/// The pending-flow table.
+#[derive(Debug)]
+pub struct Table {
+    bounds: Bounds,
+    flows: HashMap<FlowKey, Flow, FlowHasher>,
+    /// Creation order, for eviction and idle sweeps: (key, generation).
+    order: VecDeque<(FlowKey, u64)>,
+    /// Hold deadlines in order: (deadline, key, generation).
+    deadlines: VecDeque<(u64, FlowKey, u64)>,
+    decided: HashMap<FlowKey, (u32, u64), FlowHasher>,
+    decided_order: VecDeque<(FlowKey, u64)>,
+    next_gen: u64,
+    stats: TableStats,
+}
+
+impl Table {
+    /// An empty table with these bounds.
+    pub fn new(bounds: Bounds) -> Self {
+        let bounds = Bounds {
+            max_bytes: bounds.max_bytes.min(SAMPLE_MAX),
+            max_packets: bounds.max_packets.max(1),
+            max_flows: bounds.max_flows.max(1),
+            ..bounds
+        };
+        Table {
+            bounds,
+            flows: HashMap::with_hasher(FlowHasher::new()),
+            order: VecDeque::new(),
+            deadlines: VecDeque::new(),
+            decided: HashMap::with_hasher(FlowHasher::new()),
+            decided_order: VecDeque::new(),
+            next_gen: 0,
+            stats: TableStats::default(),
+        }
+    }
+
+    /// The bounds in force.
+    pub fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TableStats {
+        self.stats
+    }
+
+    /// Flows pending.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether no flow is pending.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Takes one packet with NFQUEUE id `id`. Flows that become ready are
+    /// pushed to `out`.
+    pub fn ingest(&mut self, pkt: &Packet<'_>, id: u32, now: u64, out: &mut Vec<Finished>) -> Ingest {
+        let src = Endpoint { ip: pkt.src, port: pkt.sport };
+        let dst = Endpoint { ip: pkt.dst, port: pkt.dport };
+        let key = FlowKey::new(pkt.transport, src, dst);
+        if let Some(&(mark, at)) = self.decided.get(&key) {
+            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms {
+                return Ingest::Decided(mark);
+            }
+        }
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
+        let ack = pkt.flags & tcp_flags::ACK != 0;
+        let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
+
+        if !self.flows.contains_key(&key) {
+            if tcp && pkt.payload.is_empty() && !syn {
+                return Ingest::Pass;
+            }
+            self.create(key, src, dst, pkt, now, out);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return Ingest::Pass;
+        };
+        flow.last_seen_ms = now;
+        let from_client = src == flow.client;
+        if syn && pkt.payload.is_empty() {
+            let stream = if from_client { &mut flow.c2s } else { &mut flow.s2c };
+            stream.set_base(pkt.seq.wrapping_add(1));
+            let _ = ack;
+            return Ingest::Pass;
+        }
+        if pkt.payload.is_empty() {
+            if closing {
+                if flow.held.is_empty() {
+                    self.flows.remove(&key);
+                    return Ingest::Pass;
+                }
+                flow.held.push(id);
+                self.finish(key, Reason::Closed, out);
+                return Ingest::Held;
+            }
+            return Ingest::Pass;
+        }
+        flow.held.push(id);
+        if flow.first_held_ms.is_none() {
+            flow.first_held_ms = Some(now);
+            self.deadlines
+                .push_back((now.saturating_add(self.bounds.max_hold_ms), key, flow.gen));
+        }
+        let stream = if from_client { &mut flow.c2s } else { &mut flow.s2c };
+        match pkt.transport {
+            Transport::Tcp => stream.add(pkt.seq, pkt.payload),
+            // A UDP sample is the first datagram of each direction.
+            Transport::Udp if stream.held_bytes() == 0 => stream.add(0, pkt.payload),
+            Transport::Udp => {}
+        }
+        let reason = self.judge(&key, closing);
+        if let Some(reason) = reason {
+            self.finish(key, reason, out);
+        }
+        Ingest::Held
+    }
+
+    /// Runs the detectors on a flow that just got bytes; a reason to finish
+    /// it, or `None` to keep holding.
+    fn judge(&self, key: &FlowKey, closing: bool) -> Option<Reason> {
+        let flow = self.flows.get(key)?;
+        let bound = if flow.held.len() >= self.bounds.max_packets {
+            Some(Reason::Packets)
+        } else if flow.c2s.held_bytes() >= self.bounds.max_bytes
+            || flow.s2c.held_bytes() >= self.bounds.max_bytes
+        {
+            Some(Reason::Bytes)
+        } else if closing {
+            Some(Reason::Closed)
+        } else {
+            None
+        };
+        let input = Input {
+            client: flow.c2s.contiguous(),
+            server: flow.s2c.contiguous(),
+            transport: key.transport,
+            client_port: flow.client.port,
+            server_port: flow.server.port,
+            // A held UDP datagram gets no answer: decide on it now.
+            complete: bound.is_some() || key.transport == Transport::Udp,
+        };
+        match classify(&input, flow.midstream) {
+            Verdict::Identified(_) => Some(Reason::Identified),
+            Verdict::Unknown { .. } => Some(bound.unwrap_or(Reason::Unknown)),
+            Verdict::NeedMore => bound,
+        }
+    }
+
+    fn create(&mut self, key: FlowKey, src: Endpoint, dst: Endpoint, pkt: &Packet<'_>, now: u64, out: &mut Vec<Finished>) {
+        while self.flows.len() >= self.bounds.max_flows {
+            if !self.evict_oldest(out) {
+                break;
+            }
+        }
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let syn_ack = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
+        // The initiator: the SYN's sender; the SYN-ACK's receiver; for a
+        // flow picked up mid-stream, the side on the ephemeral port.
+        let (client, server) = if syn_only || !tcp {
+            (src, dst)
+        } else if syn_ack || (pkt.sport < 1024 && pkt.dport >= 1024) {
+            (dst, src)
+        } else {
+            (src, dst)
+        };
+        let midstream = tcp && !syn_only;
+        self.next_gen += 1;
+        let gen = self.next_gen;
+        self.flows.insert(
+            key,
+            Flow {
+                gen,
+                client,
+                server,
+                midstream,
+                first_held_ms: None,
+                last_seen_ms: now,
+                held: Vec::new(),
+                c2s: Stream::default(),
+                s2c: Stream::default(),
+            },
+        );
+        self.order.push_back((key, gen));
+        self.stats.created += 1;
+        if midstream && !syn_ack {
+            self.stats.midstream += 1;
+        }
+    }
+
+    /// Evicts the oldest live flow. False if there was none.
+    fn evict_oldest(&mut self, out: &mut Vec<Finished>) -> bool {
+        while let Some((key, gen)) = self.order.pop_front() {
+            if self.flows.get(&key).is_some_and(|f| f.gen == gen) {
+                self.stats.evicted += 1;
+                self.finish(key, Reason::Evicted, out);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Removes a flow; pushes it to `out` if it holds packets.
+    fn finish(&mut self, key: FlowKey, reason: Reason, out: &mut Vec<Finished>) {
+        if let Some(flow) = self.flows.remove(&key) {
+            if !flow.held.is_empty() {
+                out.push(Finished {
+                    key,
+                    client: flow.client,
+                    server: flow.server,
+                    reason,
+                    midstream: flow.midstream,
+                    held: flow.held,
+                    c2s: flow.c2s,
+                    s2c: flow.s2c,
+                });
+            }
+        }
+    }
+
+    /// Finishes flows whose hold time ran out, drops idle records and
+    /// forgets old decisions. Call at least every few tens of milliseconds.
+    pub fn expire(&mut self, now: u64, out: &mut Vec<Finished>) {
+        while let Some(&(deadline, key, gen)) = self.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if self.flows.get(&key).is_some_and(|f| f.gen == gen) {
+                self.finish(key, Reason::Time, out);
+            }
+        }
+        // Idle sweep: look at a bounded number of the oldest records.
+        for _ in 0..64 {
+            let Some((key, gen)) = self.order.pop_front() else { break };
+            match self.flows.get(&key) {
+                Some(f) if f.gen == gen => {
+                    if f.held.is_empty() && now.saturating_sub(f.last_seen_ms) >= self.bounds.idle_ms {
+                        self.flows.remove(&key);
+                        self.stats.idled += 1;
+                    } else {
+                        self.order.push_back((key, gen));
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        while let Some(&(key, at)) = self.decided_order.front() {
+            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms && self.decided.len() <= self.bounds.decided_cache {
+                break;
+            }
+            self.decided_order.pop_front();
+            if self.decided.get(&key).is_some_and(|&(_, t)| t == at) {
+                self.decided.remove(&key);
+            }
+        }
+    }
+
+    /// Remembers a decision so packets of the flow that were already queued
+    /// get the same mark.
+    pub fn remember(&mut self, key: FlowKey, mark: u32, now: u64) {
+        self.decided.insert(key, (mark, now));
+        self.decided_order.push_back((key, now));
+        while self.decided.len() > self.bounds.decided_cache {
+            let Some((k, at)) = self.decided_order.pop_front() else { break };
+            if self.decided.get(&k).is_some_and(|&(_, t)| t == at) {
+                self.decided.remove(&k);
+            }
+        }
+    }
+
+    /// Milliseconds until the next hold deadline, if any flow is held.
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        self.deadlines.front().map(|&(d, _, _)| d.saturating_sub(now))
+    }
+
+    /// Finishes every flow that holds packets (shutdown).
+    pub fn drain(&mut self, out: &mut Vec<Finished>) {
+        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        for key in keys {
+            self.finish(key, Reason::Time, out);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

@@ -1,0 +1,131 @@
+//! Policy parsing, precedence and decision tests.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+use crate::policy::model::Mode;
+use crate::sniff::{Proto, Transport};
+
+fn facts(subject: Subject, transport: Transport, dport: u16) -> Facts {
+    Facts {
+        subject,
+        transport,
+        src: "198.18.1.2".parse().unwrap(),
+        dst: "198.18.2.2".parse().unwrap(),
+        dport,
+    }
+}
+
+#[test]
+fn builtin_is_application_default() {
+    let p = load_str(DEFAULT_POLICY, "default").unwrap();
+    let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 443));
+    assert_eq!((d.action, p.rule_name(d.rule)), (Action::Allow, "application-default"));
+    let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 8088));
+    assert_eq!((d.action, d.rule, d.t1571), (Action::Reject, RuleRef::DefaultMismatch, true));
+    let d = p.decide(&facts(Subject::Known(Proto::Ssh), Transport::Tcp, 443));
+    assert_eq!(d.action, Action::Reject);
+    let d = p.decide(&facts(Subject::Known(Proto::Dns), Transport::Udp, 53));
+    assert_eq!(d.action, Action::Allow);
+    let d = p.decide(&facts(Subject::Unidentified, Transport::Tcp, 443));
+    assert_eq!((d.action, d.t1571), (Action::Alert, false));
+    assert_eq!(builtin().rule_count(), 1);
+}
+
+const BOTH_WAYS: &str = r#"
+version = 7
+[defaults]
+mismatch = "reject"
+unidentified = "drop"
+undecided = "drop"
+
+# protocol-centric: ssh only on 22 from the admin network
+[[rule]]
+name = "ssh-admin"
+protocols = ["ssh"]
+ports = [22]
+src = ["198.18.1.0/24", "2001:db8:1::/48"]
+action = "allow"
+
+# port-centric: 443 must carry tls
+[[rule]]
+name = "443-is-tls"
+protocols = ["tls"]
+transport = "tcp"
+ports = [443, "8443-8444"]
+action = "allow"
+
+[[rule]]
+name = "443-nothing-else"
+protocols = ["*", "unidentified"]
+ports = [443]
+action = "reject"
+"#;
+
+#[test]
+fn both_directions_of_pairing_and_first_match() {
+    let p = load_str(BOTH_WAYS, "both.toml").unwrap();
+    assert_eq!(p.version, 7);
+    let d = p.decide(&facts(Subject::Known(Proto::Ssh), Transport::Tcp, 22));
+    assert_eq!(p.rule_name(d.rule), "ssh-admin");
+    let mut f = facts(Subject::Known(Proto::Ssh), Transport::Tcp, 22);
+    f.src = "198.18.5.5".parse().unwrap();
+    assert_eq!(p.decide(&f).rule, RuleRef::DefaultMismatch);
+    let d = p.decide(&facts(Subject::Known(Proto::Http), Transport::Tcp, 443));
+    assert_eq!((p.rule_name(d.rule), d.action, d.t1571), ("443-nothing-else", Action::Reject, true));
+    let d = p.decide(&facts(Subject::Unidentified, Transport::Tcp, 443));
+    assert_eq!((p.rule_name(d.rule), d.t1571), ("443-nothing-else", false));
+    let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 8444));
+    assert_eq!(p.rule_name(d.rule), "443-is-tls");
+    let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Udp, 443));
+    assert_eq!(p.rule_name(d.rule), "443-nothing-else");
+    let d = p.decide(&facts(Subject::Undecided, Transport::Tcp, 443));
+    assert_eq!(d.rule, RuleRef::DefaultUndecided);
+}
+
+#[test]
+fn monitor_mode_alerts_instead_of_denying() {
+    let text = BOTH_WAYS.replace("version = 7", "version = 7\nmode = \"monitor\"");
+    let p = load_str(&text, "m.toml").unwrap();
+    assert_eq!(p.mode, Mode::Monitor);
+    let d = p.decide(&facts(Subject::Known(Proto::Http), Transport::Tcp, 443));
+    assert_eq!((d.action, d.policy_action), (Action::Alert, Action::Reject));
+}
+
+/// Each bad policy fails with an error naming the place and the field.
+#[test]
+fn errors_name_file_line_and_field() {
+    let cases: &[(&str, &str)] = &[
+        ("version = 1\n[defaults]\nmismatch = \"rejekt\"\nunidentified = \"drop\"\nundecided = \"drop\"\n", "p.toml:3:12: field `mismatch`"),
+        ("version = 1\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n[[rule]]\nname = \"x\"\nprotocols = [\"tls\"]\nports = [70000]\naction = \"allow\"\n", "p.toml:9:"),
+        ("version = 1\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n[[rule]]\nname = \"x\"\nprotocols = [\"tlz\"]\naction = \"allow\"\n", "field `protocols`: unknown protocol \"tlz\""),
+        ("version = 1\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n[[rule]]\nname = \"x\"\nprotocols = [\"tls\"]\ndst = [\"198.18.0.0/33\"]\naction = \"allow\"\n", "field `dst`: prefix length"),
+        ("version = 1\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n[[rule]]\nname = \"x\"\nprotocols = [\"tls\"]\nports = [0]\naction = \"allow\"\n", "port 0 is outside"),
+        ("version = 1\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n[[rule]]\nname = \"x\"\nprotocls = [\"tls\"]\naction = \"allow\"\n", "unknown field `protocls`"),
+        ("version = 0\n[defaults]\nmismatch = \"drop\"\nunidentified = \"drop\"\nundecided = \"drop\"\n", "p.toml:1:1: field `version`"),
+        ("version = 1\n", "missing field `defaults`"),
+        ("version = \"one\"\n", "field `version`"),
+        ("version = 1\n[defaults\n", "p.toml:2:"),
+    ];
+    for (text, want) in cases {
+        let err = load_str(text, "p.toml").map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains(want), "want {want:?} in {err:?}");
+    }
+}
+
+#[test]
+fn oversized_policy_is_refused() {
+    let big = "#".repeat(model::MAX_POLICY_BYTES + 1);
+    assert!(matches!(load_str(&big, "big"), Err(PolicyError::TooLarge { .. })));
+}
+
+#[test]
+fn cidr_matching() {
+    let c = model::Cidr::parse("198.18.0.0/15").unwrap();
+    assert!(c.contains("198.19.255.255".parse().unwrap()));
+    assert!(!c.contains("198.20.0.0".parse().unwrap()));
+    assert!(!c.contains("2001:db8::1".parse().unwrap()));
+    let c = model::Cidr::parse("2001:db8::/32").unwrap();
+    assert!(c.contains("2001:db8:ffff::1".parse().unwrap()));
+    let c = model::Cidr::parse("0.0.0.0/0").unwrap();
+    assert!(c.contains("203.0.113.9".parse().unwrap()));
+}
