@@ -5,7 +5,12 @@
 //! no clock; the shells (`datapath`, `rules`, `lab`) do I/O and nothing
 //! clever.
 
+pub mod daemon;
+pub mod datapath;
+pub mod events;
 pub mod flow;
+pub mod lab;
 pub mod packet;
 pub mod policy;
+pub mod rules;
 pub mod sniff;

@@ -29,9 +29,17 @@ impl FlowKey {
     /// The key of a packet from `src` to `dst`.
     pub fn new(transport: Transport, src: Endpoint, dst: Endpoint) -> Self {
         if src <= dst {
-            FlowKey { transport, lo: src, hi: dst }
+            FlowKey {
+                transport,
+                lo: src,
+                hi: dst,
+            }
         } else {
-            FlowKey { transport, lo: dst, hi: src }
+            FlowKey {
+                transport,
+                lo: dst,
+                hi: src,
+            }
         }
     }
 }
@@ -53,7 +61,8 @@ impl FlowHasher {
         let local = 0u8;
         let addr = &local as *const u8 as u64;
         FlowHasher {
-            seed: addr.rotate_left(17) ^ u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            seed: addr.rotate_left(17)
+                ^ u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         }
     }
 }
@@ -113,9 +122,21 @@ mod tests {
 
     #[test]
     fn both_directions_same_key() {
-        let a = Endpoint { ip: "198.18.1.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), port: 40000 };
-        let b = Endpoint { ip: "198.18.2.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), port: 443 };
-        assert_eq!(FlowKey::new(Transport::Tcp, a, b), FlowKey::new(Transport::Tcp, b, a));
-        assert_ne!(FlowKey::new(Transport::Tcp, a, b), FlowKey::new(Transport::Udp, a, b));
+        let a = Endpoint {
+            ip: "198.18.1.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            port: 40000,
+        };
+        let b = Endpoint {
+            ip: "198.18.2.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            port: 443,
+        };
+        assert_eq!(
+            FlowKey::new(Transport::Tcp, a, b),
+            FlowKey::new(Transport::Tcp, b, a)
+        );
+        assert_ne!(
+            FlowKey::new(Transport::Tcp, a, b),
+            FlowKey::new(Transport::Udp, a, b)
+        );
     }
 }

@@ -11,4 +11,4 @@ pub mod reassembly;
 pub mod table;
 
 pub use key::{Endpoint, FlowKey};
-pub use table::{Bounds, Finished, Ingest, Reason, Table, TableStats};
+pub use table::{Bounds, Finished, Held, Ingest, Reason, Table, TableStats};

@@ -71,7 +71,10 @@ pub enum Reason {
 impl Reason {
     /// Whether this is a holding bound (the policy's "held too long" case).
     pub fn is_bound(self) -> bool {
-        matches!(self, Reason::Packets | Reason::Bytes | Reason::Time | Reason::Evicted)
+        matches!(
+            self,
+            Reason::Packets | Reason::Bytes | Reason::Time | Reason::Evicted
+        )
     }
 
     /// Lowercase name for events and counters.
@@ -97,9 +100,18 @@ struct Flow {
     midstream: bool,
     first_held_ms: Option<u64>,
     last_seen_ms: u64,
-    held: Vec<u32>,
+    held: Vec<Held>,
     c2s: Stream,
     s2c: Stream,
+}
+
+/// A held packet: its NFQUEUE id and the mark it carried when queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    /// NFQUEUE packet id.
+    pub id: u32,
+    /// Packet mark at queueing (bits outside portcullis's mask are kept).
+    pub mark: u32,
 }
 
 /// A flow ready for a decision, with every packet id it held.
@@ -115,8 +127,8 @@ pub struct Finished {
     pub reason: Reason,
     /// The flow's start was not seen.
     pub midstream: bool,
-    /// Held packet ids, oldest first.
-    pub held: Vec<u32>,
+    /// Held packets, oldest first.
+    pub held: Vec<Held>,
     c2s: Stream,
     s2c: Stream,
 }
@@ -216,11 +228,23 @@ impl Table {
         self.flows.is_empty()
     }
 
-    /// Takes one packet with NFQUEUE id `id`. Flows that become ready are
+    /// Takes one packet (`id`: its NFQUEUE id and mark). Flows that become ready are
     /// pushed to `out`.
-    pub fn ingest(&mut self, pkt: &Packet<'_>, id: u32, now: u64, out: &mut Vec<Finished>) -> Ingest {
-        let src = Endpoint { ip: pkt.src, port: pkt.sport };
-        let dst = Endpoint { ip: pkt.dst, port: pkt.dport };
+    pub fn ingest(
+        &mut self,
+        pkt: &Packet<'_>,
+        id: Held,
+        now: u64,
+        out: &mut Vec<Finished>,
+    ) -> Ingest {
+        let src = Endpoint {
+            ip: pkt.src,
+            port: pkt.sport,
+        };
+        let dst = Endpoint {
+            ip: pkt.dst,
+            port: pkt.dport,
+        };
         let key = FlowKey::new(pkt.transport, src, dst);
         if let Some(&(mark, at)) = self.decided.get(&key) {
             if now.saturating_sub(at) <= self.bounds.decided_ttl_ms {
@@ -244,7 +268,11 @@ impl Table {
         flow.last_seen_ms = now;
         let from_client = src == flow.client;
         if syn && pkt.payload.is_empty() {
-            let stream = if from_client { &mut flow.c2s } else { &mut flow.s2c };
+            let stream = if from_client {
+                &mut flow.c2s
+            } else {
+                &mut flow.s2c
+            };
             stream.set_base(pkt.seq.wrapping_add(1));
             let _ = ack;
             return Ingest::Pass;
@@ -267,7 +295,11 @@ impl Table {
             self.deadlines
                 .push_back((now.saturating_add(self.bounds.max_hold_ms), key, flow.gen));
         }
-        let stream = if from_client { &mut flow.c2s } else { &mut flow.s2c };
+        let stream = if from_client {
+            &mut flow.c2s
+        } else {
+            &mut flow.s2c
+        };
         match pkt.transport {
             Transport::Tcp => stream.add(pkt.seq, pkt.payload),
             // A UDP sample is the first datagram of each direction.
@@ -312,7 +344,15 @@ impl Table {
         }
     }
 
-    fn create(&mut self, key: FlowKey, src: Endpoint, dst: Endpoint, pkt: &Packet<'_>, now: u64, out: &mut Vec<Finished>) {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        src: Endpoint,
+        dst: Endpoint,
+        pkt: &Packet<'_>,
+        now: u64,
+        out: &mut Vec<Finished>,
+    ) {
         while self.flows.len() >= self.bounds.max_flows {
             if !self.evict_oldest(out) {
                 break;
@@ -320,7 +360,8 @@ impl Table {
         }
         let tcp = pkt.transport == Transport::Tcp;
         let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-        let syn_ack = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
+        let syn_ack =
+            tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
         // The initiator: the SYN's sender; the SYN-ACK's receiver; for a
         // flow picked up mid-stream, the side on the ephemeral port.
         let (client, server) = if syn_only || !tcp {
@@ -398,10 +439,14 @@ impl Table {
         }
         // Idle sweep: look at a bounded number of the oldest records.
         for _ in 0..64 {
-            let Some((key, gen)) = self.order.pop_front() else { break };
+            let Some((key, gen)) = self.order.pop_front() else {
+                break;
+            };
             match self.flows.get(&key) {
                 Some(f) if f.gen == gen => {
-                    if f.held.is_empty() && now.saturating_sub(f.last_seen_ms) >= self.bounds.idle_ms {
+                    if f.held.is_empty()
+                        && now.saturating_sub(f.last_seen_ms) >= self.bounds.idle_ms
+                    {
                         self.flows.remove(&key);
                         self.stats.idled += 1;
                     } else {
@@ -413,7 +458,9 @@ impl Table {
             }
         }
         while let Some(&(key, at)) = self.decided_order.front() {
-            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms && self.decided.len() <= self.bounds.decided_cache {
+            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms
+                && self.decided.len() <= self.bounds.decided_cache
+            {
                 break;
             }
             self.decided_order.pop_front();
@@ -429,7 +476,9 @@ impl Table {
         self.decided.insert(key, (mark, now));
         self.decided_order.push_back((key, now));
         while self.decided.len() > self.bounds.decided_cache {
-            let Some((k, at)) = self.decided_order.pop_front() else { break };
+            let Some((k, at)) = self.decided_order.pop_front() else {
+                break;
+            };
             if self.decided.get(&k).is_some_and(|&(_, t)| t == at) {
                 self.decided.remove(&k);
             }
@@ -438,7 +487,9 @@ impl Table {
 
     /// Milliseconds until the next hold deadline, if any flow is held.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        self.deadlines.front().map(|&(d, _, _)| d.saturating_sub(now))
+        self.deadlines
+            .front()
+            .map(|&(d, _, _)| d.saturating_sub(now))
     }
 
     /// Finishes every flow that holds packets (shutdown).

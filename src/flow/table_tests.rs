@@ -12,17 +12,24 @@ const C: [u8; 4] = [198, 18, 1, 2];
 const S: [u8; 4] = [198, 18, 2, 2];
 
 fn tcp(from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let (a, b, sp, dp) = if from_client { (C, S, 40000, 443) } else { (S, C, 443, 40000) };
+    let (a, b, sp, dp) = if from_client {
+        (C, S, 40000, 443)
+    } else {
+        (S, C, 443, 40000)
+    };
     crate::packet::tests::v4_tcp(a, b, sp, dp, seq, flags, payload)
 }
 
 fn feed(t: &mut Table, raw: &[u8], id: u32, now: u64, out: &mut Vec<Finished>) -> Ingest {
-    t.ingest(&parse(raw).unwrap(), id, now, out)
+    t.ingest(&parse(raw).unwrap(), Held { id, mark: 0 }, now, out)
 }
 
 fn handshake(t: &mut Table, out: &mut Vec<Finished>) {
     assert_eq!(feed(t, &tcp(true, 999, SYN, b""), 1, 0, out), Ingest::Pass);
-    assert_eq!(feed(t, &tcp(false, 4999, SYN | ACK, b""), 2, 0, out), Ingest::Pass);
+    assert_eq!(
+        feed(t, &tcp(false, 4999, SYN | ACK, b""), 2, 0, out),
+        Ingest::Pass
+    );
     assert_eq!(feed(t, &tcp(true, 1000, ACK, b""), 3, 0, out), Ingest::Pass);
 }
 
@@ -32,12 +39,33 @@ fn split_client_hello_is_held_then_identified() {
     let mut out = Vec::new();
     handshake(&mut t, &mut out);
     // Second segment first (out of order), then the first.
-    assert_eq!(feed(&mut t, &tcp(true, 1000 + 1448, ACK, &CHROMIUM[1448..]), 10, 1, &mut out), Ingest::Held);
+    assert_eq!(
+        feed(
+            &mut t,
+            &tcp(true, 1000 + 1448, ACK, &CHROMIUM[1448..]),
+            10,
+            1,
+            &mut out
+        ),
+        Ingest::Held
+    );
     assert!(out.is_empty());
-    assert_eq!(feed(&mut t, &tcp(true, 1000, ACK, &CHROMIUM[..1448]), 11, 2, &mut out), Ingest::Held);
+    assert_eq!(
+        feed(
+            &mut t,
+            &tcp(true, 1000, ACK, &CHROMIUM[..1448]),
+            11,
+            2,
+            &mut out
+        ),
+        Ingest::Held
+    );
     assert_eq!(out.len(), 1);
     let f = &out[0];
-    assert_eq!((f.reason, f.held.as_slice()), (Reason::Identified, &[10, 11][..]));
+    assert_eq!(
+        (f.reason, f.held.iter().map(|h| h.id).collect::<Vec<_>>()),
+        (Reason::Identified, vec![10, 11])
+    );
     match f.classify() {
         Verdict::Identified(c) => {
             assert_eq!(c.proto, Proto::Tls);
@@ -55,21 +83,48 @@ fn idle_keepalives_then_payload_is_still_judged() {
     handshake(&mut t, &mut out);
     for i in 0..100 {
         // Keepalive probes: seq - 1, no payload.
-        assert_eq!(feed(&mut t, &tcp(true, 999, ACK, b""), 100 + i, 1000 * u64::from(i), &mut out), Ingest::Pass);
+        assert_eq!(
+            feed(
+                &mut t,
+                &tcp(true, 999, ACK, b""),
+                100 + i,
+                1000 * u64::from(i),
+                &mut out
+            ),
+            Ingest::Pass
+        );
     }
-    assert_eq!(feed(&mut t, &tcp(false, 5000, ACK, b"SSH-2.0-OpenSSH_9.2p1\r\n"), 500, 200_000, &mut out), Ingest::Held);
+    assert_eq!(
+        feed(
+            &mut t,
+            &tcp(false, 5000, ACK, b"SSH-2.0-OpenSSH_9.2p1\r\n"),
+            500,
+            200_000,
+            &mut out
+        ),
+        Ingest::Held
+    );
     assert_eq!(out.len(), 1);
     assert!(matches!(out[0].classify(), Verdict::Identified(c) if c.proto == Proto::Ssh));
 }
 
 #[test]
 fn one_byte_dribble_hits_the_packet_bound() {
-    let mut t = Table::new(Bounds { max_packets: 8, ..Bounds::default() });
+    let mut t = Table::new(Bounds {
+        max_packets: 8,
+        ..Bounds::default()
+    });
     let mut out = Vec::new();
     handshake(&mut t, &mut out);
     let msg = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
     for (i, b) in msg.iter().enumerate().take(8) {
-        feed(&mut t, &tcp(true, 1000 + i as u32, ACK, &[*b]), 20 + i as u32, 5, &mut out);
+        feed(
+            &mut t,
+            &tcp(true, 1000 + i as u32, ACK, &[*b]),
+            20 + i as u32,
+            5,
+            &mut out,
+        );
     }
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].reason, Reason::Packets);
@@ -78,7 +133,10 @@ fn one_byte_dribble_hits_the_packet_bound() {
 
 #[test]
 fn hold_time_bound_returns_held_ids() {
-    let mut t = Table::new(Bounds { max_hold_ms: 100, ..Bounds::default() });
+    let mut t = Table::new(Bounds {
+        max_hold_ms: 100,
+        ..Bounds::default()
+    });
     let mut out = Vec::new();
     handshake(&mut t, &mut out);
     feed(&mut t, &tcp(true, 1000, ACK, b"\x16\x03"), 7, 50, &mut out);
@@ -86,12 +144,15 @@ fn hold_time_bound_returns_held_ids() {
     assert!(out.is_empty());
     assert_eq!(t.next_deadline(149), Some(1));
     t.expire(150, &mut out);
-    assert_eq!((out[0].reason, out[0].held.as_slice()), (Reason::Time, &[7][..]));
+    assert_eq!((out[0].reason, out[0].held[0].id), (Reason::Time, 7));
 }
 
 #[test]
 fn eviction_keeps_the_table_bounded_and_returns_held_packets() {
-    let mut t = Table::new(Bounds { max_flows: 4, ..Bounds::default() });
+    let mut t = Table::new(Bounds {
+        max_flows: 4,
+        ..Bounds::default()
+    });
     let mut out = Vec::new();
     for i in 0..10u16 {
         let raw = crate::packet::tests::v4_tcp(C, S, 1000 + i, 443, 1, ACK, b"\x16\x03");
@@ -106,7 +167,9 @@ fn eviction_keeps_the_table_bounded_and_returns_held_packets() {
 #[test]
 fn udp_is_decided_on_its_first_datagram() {
     let q = include_bytes!("../sniff/testdata/udp/dns/dig.client.bin");
-    let mut raw = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 198, 18, 1, 2, 198, 18, 2, 2];
+    let mut raw = vec![
+        0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 198, 18, 1, 2, 198, 18, 2, 2,
+    ];
     raw.extend_from_slice(&[0x9c, 0x40, 0, 53]);
     raw.extend_from_slice(&((8 + q.len()) as u16).to_be_bytes());
     raw.extend_from_slice(&[0, 0]);
@@ -126,10 +189,22 @@ fn fin_releases_held_packets_and_decided_flows_are_remembered() {
     handshake(&mut t, &mut out);
     feed(&mut t, &tcp(true, 1000, ACK, b"\x16\x03"), 7, 1, &mut out);
     feed(&mut t, &tcp(true, 1002, FIN | ACK, b""), 8, 2, &mut out);
-    assert_eq!((out[0].reason, out[0].held.as_slice()), (Reason::Closed, &[7, 8][..]));
+    assert_eq!((out[0].reason, out[0].held.len()), (Reason::Closed, 2));
     let key = out[0].key;
     t.remember(key, 0x100, 3);
-    assert_eq!(feed(&mut t, &tcp(true, 1000, ACK, b"\x16\x03"), 9, 4, &mut out), Ingest::Decided(0x100));
+    assert_eq!(
+        feed(&mut t, &tcp(true, 1000, ACK, b"\x16\x03"), 9, 4, &mut out),
+        Ingest::Decided(0x100)
+    );
     t.expire(100_000, &mut out);
-    assert_ne!(feed(&mut t, &tcp(true, 1000, ACK, b"\x16\x03"), 9, 100_000, &mut out), Ingest::Decided(0x100));
+    assert_ne!(
+        feed(
+            &mut t,
+            &tcp(true, 1000, ACK, b"\x16\x03"),
+            9,
+            100_000,
+            &mut out
+        ),
+        Ingest::Decided(0x100)
+    );
 }

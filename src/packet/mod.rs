@@ -88,7 +88,9 @@ fn ipv4(buf: &[u8]) -> Result<Packet<'_>, PacketError> {
         return Err(PacketError::BadLength("IPv4"));
     }
     // Trust the smaller of the total length and what we were given.
-    let packet = buf.get(..total.min(buf.len())).ok_or(PacketError::Truncated("IPv4"))?;
+    let packet = buf
+        .get(..total.min(buf.len()))
+        .ok_or(PacketError::Truncated("IPv4"))?;
     let frag = be16_at(buf, 6).ok_or(PacketError::Truncated("IPv4"))?;
     if frag & 0x1fff != 0 {
         return Err(PacketError::Fragment);
@@ -117,17 +119,30 @@ fn ipv6(buf: &[u8]) -> Result<Packet<'_>, PacketError> {
     for _ in 0..8 {
         match next {
             0 | 43 | 60 => {
-                let len = (*rest.get(1).ok_or(PacketError::Truncated("IPv6 extension"))? as usize + 1) * 8;
-                next = *rest.first().ok_or(PacketError::Truncated("IPv6 extension"))?;
-                rest = rest.get(len..).ok_or(PacketError::Truncated("IPv6 extension"))?;
+                let len = (*rest
+                    .get(1)
+                    .ok_or(PacketError::Truncated("IPv6 extension"))?
+                    as usize
+                    + 1)
+                    * 8;
+                next = *rest
+                    .first()
+                    .ok_or(PacketError::Truncated("IPv6 extension"))?;
+                rest = rest
+                    .get(len..)
+                    .ok_or(PacketError::Truncated("IPv6 extension"))?;
             }
             44 => {
                 let off = be16_at(rest, 2).ok_or(PacketError::Truncated("IPv6 fragment"))?;
                 if off & 0xfff8 != 0 {
                     return Err(PacketError::Fragment);
                 }
-                next = *rest.first().ok_or(PacketError::Truncated("IPv6 fragment"))?;
-                rest = rest.get(8..).ok_or(PacketError::Truncated("IPv6 fragment"))?;
+                next = *rest
+                    .first()
+                    .ok_or(PacketError::Truncated("IPv6 fragment"))?;
+                rest = rest
+                    .get(8..)
+                    .ok_or(PacketError::Truncated("IPv6 fragment"))?;
             }
             _ => return transport(IpAddr::V6(src), IpAddr::V6(dst), next, rest),
         }

@@ -4,9 +4,30 @@
 use super::*;
 
 /// Builds an IPv4 + TCP packet (no options) around `payload`.
-pub(crate) fn v4_tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn v4_tcp(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let total = 20 + 20 + payload.len();
-    let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ];
     p.extend_from_slice(&src);
     p.extend_from_slice(&dst);
     p.extend_from_slice(&sport.to_be_bytes());
@@ -20,7 +41,15 @@ pub(crate) fn v4_tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u3
 
 #[test]
 fn ipv4_tcp() {
-    let p = v4_tcp([198, 18, 1, 2], [198, 18, 2, 2], 40000, 443, 7, tcp_flags::ACK, b"hello");
+    let p = v4_tcp(
+        [198, 18, 1, 2],
+        [198, 18, 2, 2],
+        40000,
+        443,
+        7,
+        tcp_flags::ACK,
+        b"hello",
+    );
     let got = parse(&p).unwrap();
     assert_eq!(got.transport, Transport::Tcp);
     assert_eq!((got.sport, got.dport, got.seq), (40000, 443, 7));

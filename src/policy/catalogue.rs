@@ -87,7 +87,10 @@ mod tests {
     fn every_protocol_has_a_standard_port() {
         let entries = parse(CATALOGUE_TOML).unwrap_or_else(|e| unreachable!("{e}"));
         for p in Proto::ALL {
-            assert!(entries.iter().any(|e| e.proto == *p), "{p} missing from catalogue");
+            assert!(
+                entries.iter().any(|e| e.proto == *p),
+                "{p} missing from catalogue"
+            );
         }
         assert!(is_standard(Proto::Tls, Transport::Tcp, 443));
         assert!(is_standard(Proto::Dns, Transport::Udp, 53));

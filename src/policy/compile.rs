@@ -5,7 +5,7 @@
 //! bitset, sorted port ranges, masked networks).
 
 use super::catalogue;
-use super::model::{ActionName, Cidr, Mode, PolicyError, PolicyFile, Ports, PortRange, ProtoSel};
+use super::model::{ActionName, Cidr, Mode, PolicyError, PolicyFile, PortRange, Ports, ProtoSel};
 use crate::sniff::{Proto, Transport};
 use std::net::IpAddr;
 
@@ -205,7 +205,11 @@ impl CRule {
                 _ => false,
             }
         } else {
-            self.ports.is_empty() || self.ports.iter().any(|r| r.lo <= f.dport && f.dport <= r.hi)
+            self.ports.is_empty()
+                || self
+                    .ports
+                    .iter()
+                    .any(|r| r.lo <= f.dport && f.dport <= r.hi)
         };
         port_ok
             && (self.src.is_empty() || self.src.iter().any(|c| c.contains(f.src)))
@@ -224,6 +228,15 @@ impl Policy {
             unidentified: Action::Alert,
             undecided: Action::Alert,
             rules: Vec::new(),
+        }
+    }
+
+    /// The action for a flow that hit a bound (or a packet that did not
+    /// parse), after monitor mode.
+    pub fn undecided_action(&self) -> Action {
+        match (self.mode, self.undecided) {
+            (Mode::Monitor, Action::Drop | Action::Reject) => Action::Alert,
+            (_, a) => a,
         }
     }
 
@@ -246,7 +259,10 @@ impl Policy {
     /// the flow's subject. Monitor mode turns drop and reject into alert.
     pub fn decide(&self, f: &Facts) -> Decision {
         let (policy_action, rule) = match self.rules.iter().position(|r| r.matches(f)) {
-            Some(i) => (self.rules.get(i).map_or(Action::Alert, |r| r.action), RuleRef::Rule(i)),
+            Some(i) => (
+                self.rules.get(i).map_or(Action::Alert, |r| r.action),
+                RuleRef::Rule(i),
+            ),
             None => match f.subject {
                 Subject::Known(_) => (self.mismatch, RuleRef::DefaultMismatch),
                 Subject::Unidentified => (self.unidentified, RuleRef::DefaultUnidentified),

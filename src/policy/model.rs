@@ -186,7 +186,9 @@ impl<'de> Deserialize<'de> for Ports {
                 .collect::<Result<Vec<_>, D::Error>>()
                 .and_then(|l| {
                     if l.is_empty() {
-                        Err(de::Error::custom("empty port list; omit `ports` to match every port"))
+                        Err(de::Error::custom(
+                            "empty port list; omit `ports` to match every port",
+                        ))
                     } else {
                         Ok(Ports::List(l))
                     }
@@ -211,7 +213,10 @@ impl Cidr {
     /// Parses "ADDR/LEN" or a bare address.
     pub fn parse(s: &str) -> Result<Cidr, String> {
         let (a, l) = s.split_once('/').unwrap_or((s, ""));
-        let addr: IpAddr = a.trim().parse().map_err(|_| format!("{a:?} is not an IP address"))?;
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("{a:?} is not an IP address"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = if l.is_empty() {
             max
@@ -221,13 +226,18 @@ impl Cidr {
                 .filter(|&n| n <= max)
                 .ok_or_else(|| format!("prefix length {l:?} is not 0-{max}"))?
         };
-        Ok(Cidr { addr: mask(addr, len), len })
+        Ok(Cidr {
+            addr: mask(addr, len),
+            len,
+        })
     }
 
     /// Whether `ip` is inside this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
-            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => mask(ip, self.len) == self.addr,
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                mask(ip, self.len) == self.addr
+            }
             _ => false,
         }
     }
@@ -236,11 +246,19 @@ impl Cidr {
 fn mask(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             IpAddr::V4((u32::from(a) & m).into())
         }
         IpAddr::V6(a) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             IpAddr::V6((u128::from(a) & m).into())
         }
     }
@@ -330,10 +348,20 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, PolicyError> {
     }
     let file: PolicyFile = toml::from_str(text).map_err(|e| located(text, origin, &e))?;
     if file.version == 0 {
-        return Err(parse_error(text, origin, text.find("version").unwrap_or(0), "version must be 1 or more"));
+        return Err(parse_error(
+            text,
+            origin,
+            text.find("version").unwrap_or(0),
+            "version must be 1 or more",
+        ));
     }
     if file.rules.len() > MAX_RULES {
-        return Err(parse_error(text, origin, 0, &format!("{} rules, more than {MAX_RULES}", file.rules.len())));
+        return Err(parse_error(
+            text,
+            origin,
+            0,
+            &format!("{} rules, more than {MAX_RULES}", file.rules.len()),
+        ));
     }
     for (i, r) in file.rules.iter().enumerate() {
         if r.protocols.is_empty() {
@@ -359,7 +387,12 @@ fn parse_error(text: &str, origin: &str, at: usize, message: &str) -> PolicyErro
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    let line_text = text.get(line_start..).unwrap_or("").lines().next().unwrap_or("");
+    let line_text = text
+        .get(line_start..)
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
     let field = line_text
         .split_once('=')
         .map(|(k, _)| k.trim().to_string())

@@ -19,9 +19,15 @@ fn facts(subject: Subject, transport: Transport, dport: u16) -> Facts {
 fn builtin_is_application_default() {
     let p = load_str(DEFAULT_POLICY, "default").unwrap();
     let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 443));
-    assert_eq!((d.action, p.rule_name(d.rule)), (Action::Allow, "application-default"));
+    assert_eq!(
+        (d.action, p.rule_name(d.rule)),
+        (Action::Allow, "application-default")
+    );
     let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 8088));
-    assert_eq!((d.action, d.rule, d.t1571), (Action::Reject, RuleRef::DefaultMismatch, true));
+    assert_eq!(
+        (d.action, d.rule, d.t1571),
+        (Action::Reject, RuleRef::DefaultMismatch, true)
+    );
     let d = p.decide(&facts(Subject::Known(Proto::Ssh), Transport::Tcp, 443));
     assert_eq!(d.action, Action::Reject);
     let d = p.decide(&facts(Subject::Known(Proto::Dns), Transport::Udp, 53));
@@ -71,7 +77,10 @@ fn both_directions_of_pairing_and_first_match() {
     f.src = "198.18.5.5".parse().unwrap();
     assert_eq!(p.decide(&f).rule, RuleRef::DefaultMismatch);
     let d = p.decide(&facts(Subject::Known(Proto::Http), Transport::Tcp, 443));
-    assert_eq!((p.rule_name(d.rule), d.action, d.t1571), ("443-nothing-else", Action::Reject, true));
+    assert_eq!(
+        (p.rule_name(d.rule), d.action, d.t1571),
+        ("443-nothing-else", Action::Reject, true)
+    );
     let d = p.decide(&facts(Subject::Unidentified, Transport::Tcp, 443));
     assert_eq!((p.rule_name(d.rule), d.t1571), ("443-nothing-else", false));
     let d = p.decide(&facts(Subject::Known(Proto::Tls), Transport::Tcp, 8444));
@@ -107,7 +116,10 @@ fn errors_name_file_line_and_field() {
         ("version = 1\n[defaults\n", "p.toml:2:"),
     ];
     for (text, want) in cases {
-        let err = load_str(text, "p.toml").map(|_| ()).unwrap_err().to_string();
+        let err = load_str(text, "p.toml")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(want), "want {want:?} in {err:?}");
     }
 }
@@ -115,7 +127,10 @@ fn errors_name_file_line_and_field() {
 #[test]
 fn oversized_policy_is_refused() {
     let big = "#".repeat(model::MAX_POLICY_BYTES + 1);
-    assert!(matches!(load_str(&big, "big"), Err(PolicyError::TooLarge { .. })));
+    assert!(matches!(
+        load_str(&big, "big"),
+        Err(PolicyError::TooLarge { .. })
+    ));
 }
 
 #[test]

@@ -57,7 +57,11 @@ fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
 
 /// Parses one DNS message. `whole` says `msg` is the entire message.
 fn message(msg: &[u8], from_initiator: bool, whole: bool) -> Sniff<Meta<'_>> {
-    let short = if whole { Sniff::NotThis } else { Sniff::NeedMore };
+    let short = if whole {
+        Sniff::NotThis
+    } else {
+        Sniff::NeedMore
+    };
     let mut c = Cursor::new(msg);
     let (Some(_id), Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
         (c.be16(), c.be16(), c.be16(), c.be16(), c.be16(), c.be16())
@@ -119,7 +123,7 @@ fn name(c: &mut Cursor<'_>) -> Option<bool> {
             0 => return Some(true),
             1..=63 => {
                 let label = c.take(len as usize)?;
-                if label.iter().any(|&b| b == 0) && total == 0 && label.len() > 1 {
+                if label.contains(&0) && total == 0 && label.len() > 1 {
                     // NUL bytes inside the first label: binary, not a name.
                     return Some(false);
                 }

@@ -1,0 +1,267 @@
+//! One queue's receive loop: parse, hold, decide, verdict.
+//!
+//! Nothing escapes this loop: a packet that does not parse gets the
+//! policy's undecided action and a counter; a receive error is counted and
+//! the loop goes on; every held packet gets a verdict (decided, bound hit,
+//! evicted, or drained at shutdown).
+
+use super::counters::{inc, Counters};
+use super::nfqueue::{verdict, NfQueue, QueueConfig, QueuedPacket, Verdicts};
+use crate::events::{rfc3339, text, EventSink, FlowEvent};
+use crate::flow::{Bounds, Finished, Held, Ingest, Table};
+use crate::packet;
+use crate::policy::{Action, Decision, Facts, Policy, Subject};
+use crate::rules::{MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS, MARK_REJECT};
+use crate::sniff::{Classification, Verdict};
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// Everything one worker needs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The queue to bind.
+    pub queue: QueueConfig,
+    /// Holding bounds.
+    pub bounds: Bounds,
+    /// Emit an event for every decision, not only non-allow ones.
+    pub log_all: bool,
+}
+
+/// The mark bits for an action.
+pub fn mark_of(a: Action) -> u32 {
+    match a {
+        Action::Allow | Action::Alert => MARK_ALLOW,
+        Action::Drop => MARK_DROP,
+        Action::Reject => MARK_REJECT,
+    }
+}
+
+fn with_bits(orig: u32, bits: u32) -> u32 {
+    (orig & !MARK_MASK) | bits
+}
+
+struct Ctx<'a> {
+    policy: &'a ArcSwap<Policy>,
+    counters: &'a Counters,
+    events: &'a EventSink,
+    log_all: bool,
+}
+
+/// Binds the queue and runs until `stop` is set.
+pub fn run_worker(
+    cfg: WorkerConfig,
+    policy: Arc<ArcSwap<Policy>>,
+    counters: Arc<Counters>,
+    events: EventSink,
+    stop: Arc<AtomicBool>,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
+) -> std::io::Result<()> {
+    let mut q = match NfQueue::open(cfg.queue) {
+        Ok(q) => {
+            let _ = ready.send(Ok(()));
+            q
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = ready.send(Err(e));
+            return Err(std::io::Error::other(msg));
+        }
+    };
+    let mut table = Table::new(cfg.bounds);
+    let mut out: Vec<Finished> = Vec::with_capacity(64);
+    let start = Instant::now();
+    let ctx = Ctx {
+        policy: &policy,
+        counters: &counters,
+        events: &events,
+        log_all: cfg.log_all,
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let now = start.elapsed().as_millis() as u64;
+        let timeout = table.next_deadline(now).map_or(100, |d| d.clamp(1, 100)) as i32;
+        let res = q.recv(timeout, |v, p| {
+            let now = start.elapsed().as_millis() as u64;
+            on_packet(&ctx, &mut table, &mut out, v, p, now);
+        });
+        match res {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => inc(&counters.enobufs),
+            Err(_) => {
+                inc(&counters.recv_errors);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        let now = start.elapsed().as_millis() as u64;
+        table.expire(now, &mut out);
+        if !out.is_empty() {
+            let mut v = q.verdicts();
+            settle(&ctx, &mut table, &mut out, &mut v, now);
+        }
+        if q.flush().is_err() {
+            inc(&counters.verdict_errors);
+        }
+    }
+    // Shutdown: every held packet still gets a verdict.
+    table.drain(&mut out);
+    let now = start.elapsed().as_millis() as u64;
+    let mut v = q.verdicts();
+    settle(&ctx, &mut table, &mut out, &mut v, now);
+    let _ = q.flush();
+    let _ = q.unbind();
+    Ok(())
+}
+
+fn on_packet(
+    ctx: &Ctx<'_>,
+    table: &mut Table,
+    out: &mut Vec<Finished>,
+    v: &mut Verdicts<'_>,
+    p: QueuedPacket<'_>,
+    now: u64,
+) {
+    inc(&ctx.counters.packets);
+    let pkt = match packet::parse(p.payload) {
+        Ok(pkt) => pkt,
+        Err(_) => {
+            inc(&ctx.counters.parse_errors);
+            let a = ctx.policy.load().undecided_action();
+            let (verdict, mark) = if a.passes() {
+                (verdict::REPEAT, Some(with_bits(p.mark, MARK_PASS)))
+            } else {
+                (verdict::DROP, None)
+            };
+            v.push(p.id, verdict, mark);
+            return;
+        }
+    };
+    match table.ingest(
+        &pkt,
+        Held {
+            id: p.id,
+            mark: p.mark,
+        },
+        now,
+        out,
+    ) {
+        Ingest::Pass => {
+            inc(&ctx.counters.passed);
+            v.push(p.id, verdict::REPEAT, Some(with_bits(p.mark, MARK_PASS)));
+        }
+        Ingest::Held => inc(&ctx.counters.held),
+        Ingest::Decided(bits) => {
+            inc(&ctx.counters.late);
+            v.push(p.id, verdict::REPEAT, Some(with_bits(p.mark, bits)));
+        }
+    }
+    if !out.is_empty() {
+        settle(ctx, table, out, v, now);
+    }
+}
+
+/// Decides every finished flow, gives verdicts for its held packets and
+/// remembers the decision briefly.
+fn settle(
+    ctx: &Ctx<'_>,
+    table: &mut Table,
+    out: &mut Vec<Finished>,
+    v: &mut Verdicts<'_>,
+    now: u64,
+) {
+    let policy = ctx.policy.load();
+    for f in out.drain(..) {
+        let verdict_ = f.classify();
+        let (facts, class, encrypted) = facts_of(&f, &verdict_);
+        let d = policy.decide(&facts);
+        let bits = mark_of(d.action);
+        for h in &f.held {
+            v.push(h.id, verdict::REPEAT, Some(with_bits(h.mark, bits)));
+        }
+        table.remember(f.key, bits, now);
+        let c = ctx.counters;
+        inc(match d.action {
+            Action::Allow => &c.flows_allowed,
+            Action::Alert => &c.flows_alerted,
+            Action::Drop => &c.flows_dropped,
+            Action::Reject => &c.flows_rejected,
+        });
+        if f.reason.is_bound() {
+            inc(&c.flows_bound);
+        }
+        if f.reason == crate::flow::Reason::Evicted {
+            inc(&c.flows_evicted);
+        }
+        if ctx.log_all || d.action != Action::Allow {
+            ctx.events
+                .emit(event(&policy, &f, &facts, &d, class, encrypted));
+        }
+    }
+}
+
+/// The policy facts of a finished flow: its protocol (or why none), with
+/// initiator and responder swapped when the bytes say so.
+fn facts_of<'a>(f: &'a Finished, v: &Verdict<'a>) -> (Facts, Option<Classification<'a>>, bool) {
+    let (client, server, subject, class, encrypted) = match *v {
+        Verdict::Identified(c) if c.reversed => {
+            (f.server, f.client, Subject::Known(c.proto), Some(c), false)
+        }
+        Verdict::Identified(c) => (f.client, f.server, Subject::Known(c.proto), Some(c), false),
+        Verdict::Unknown { encrypted } => {
+            let s = if f.reason.is_bound() {
+                Subject::Undecided
+            } else {
+                Subject::Unidentified
+            };
+            (f.client, f.server, s, None, encrypted)
+        }
+        Verdict::NeedMore => (f.client, f.server, Subject::Undecided, None, false),
+    };
+    let facts = Facts {
+        subject,
+        transport: f.key.transport,
+        src: client.ip,
+        dst: server.ip,
+        dport: server.port,
+    };
+    let _ = client.port;
+    (facts, class, encrypted)
+}
+
+fn event(
+    policy: &Policy,
+    f: &Finished,
+    facts: &Facts,
+    d: &Decision,
+    class: Option<Classification<'_>>,
+    encrypted: bool,
+) -> FlowEvent {
+    let (src_port, dest_port) = if facts.src == f.client.ip && facts.dport == f.server.port {
+        (f.client.port, f.server.port)
+    } else {
+        (f.server.port, f.client.port)
+    };
+    let meta = class.map(|c| c.meta).unwrap_or_default();
+    FlowEvent {
+        timestamp: rfc3339(SystemTime::now()),
+        event_type: "flow",
+        src_ip: facts.src.to_string(),
+        src_port,
+        dest_ip: facts.dst.to_string(),
+        dest_port,
+        proto: facts.transport.name(),
+        app_proto: class.map_or("unknown", |c| c.proto.name()).to_string(),
+        action: d.action.name(),
+        policy_action: (d.action != d.policy_action).then(|| d.policy_action.name()),
+        rule: policy.rule_name(d.rule).to_string(),
+        reason: f.reason.name(),
+        policy_version: policy.version,
+        mitre_technique: d.t1571.then_some("T1571"),
+        encrypted,
+        midstream: f.midstream,
+        sni: text(meta.sni),
+        alpn: text(meta.alpn),
+        host: text(meta.host),
+        software: text(meta.software),
+    }
+}

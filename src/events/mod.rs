@@ -1,0 +1,157 @@
+//! Flow events: one JSON object per line, EVE-like field names.
+//!
+//! An event is written for every decision that is not a plain allow (and
+//! for every decision with `--log-all`). Events leave the packet path
+//! through a bounded channel to a writer thread: a slow disk can make the
+//! channel drop events (counted), never stall verdicts.
+
+use serde::Serialize;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One flow decision.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FlowEvent {
+    /// RFC 3339 UTC time with microseconds.
+    pub timestamp: String,
+    /// Always "flow".
+    pub event_type: &'static str,
+    /// Initiator address.
+    pub src_ip: String,
+    /// Initiator port.
+    pub src_port: u16,
+    /// Responder address.
+    pub dest_ip: String,
+    /// Responder port.
+    pub dest_port: u16,
+    /// "tcp" or "udp".
+    pub proto: &'static str,
+    /// Identified protocol, or "unknown".
+    pub app_proto: String,
+    /// What was done: allow, alert, drop, reject.
+    pub action: &'static str,
+    /// What the policy said, when monitor mode softened it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_action: Option<&'static str>,
+    /// The rule or default that decided.
+    pub rule: String,
+    /// Why the flow was decided when it was (identified, unknown, a bound).
+    pub reason: &'static str,
+    /// The version of the policy that decided.
+    pub policy_version: u64,
+    /// "T1571" when a known protocol was denied or alerted on this port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mitre_technique: Option<&'static str>,
+    /// Unidentified bytes that look encrypted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// The flow's start was not seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub midstream: bool,
+    /// TLS/QUIC server name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// First ALPN offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// HTTP Host or CONNECT target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Software named in a banner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+}
+
+/// Lossy text of a metadata field, capped at 256 bytes.
+pub fn text(b: Option<&[u8]>) -> Option<String> {
+    b.map(|b| String::from_utf8_lossy(b.get(..b.len().min(256)).unwrap_or(b)).into_owned())
+}
+
+/// RFC 3339 UTC timestamp of `t`, microsecond precision.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// The sending side of the event channel.
+#[derive(Clone, Debug)]
+pub struct EventSink {
+    tx: Option<SyncSender<FlowEvent>>,
+}
+
+/// Events dropped because the writer fell behind.
+pub static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+impl EventSink {
+    /// A sink that discards everything.
+    pub fn none() -> Self {
+        EventSink { tx: None }
+    }
+
+    /// A sink whose events a writer thread writes to `out`, one per line.
+    pub fn spawn(out: Box<dyn Write + Send>) -> (Self, std::thread::JoinHandle<()>) {
+        let (tx, rx) = sync_channel(65_536);
+        let handle = std::thread::spawn(move || write_loop(rx, out));
+        (EventSink { tx: Some(tx) }, handle)
+    }
+
+    /// Sends an event without blocking.
+    pub fn emit(&self, e: FlowEvent) {
+        if let Some(tx) = &self.tx {
+            if let Err(TrySendError::Full(_)) = tx.try_send(e) {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn write_loop(rx: Receiver<FlowEvent>, mut out: Box<dyn Write + Send>) {
+    while let Ok(e) = rx.recv() {
+        if let Ok(line) = serde_json::to_string(&e) {
+            let _ = writeln!(out, "{line}");
+        }
+        // Flush when the channel is momentarily empty, so events are seen promptly.
+        if let Ok(next) = rx.try_recv() {
+            if let Ok(line) = serde_json::to_string(&next) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        let t = UNIX_EPOCH + Duration::from_micros(1_796_300_000_123_456);
+        assert_eq!(rfc3339(t), "2026-12-03T11:33:20.123456Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+}

@@ -1,0 +1,226 @@
+//! The iptables backend (`iptables-restore` / `ip6tables-restore`, legacy
+//! or nft-compat). Installation is one `-restore --noflush` transaction per
+//! family, so a failure installs nothing.
+
+use super::{
+    Hook, RuleBackend, RuleConfig, RulesError, CHAIN, MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS,
+    MARK_REJECT,
+};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// The iptables backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Iptables;
+
+#[derive(Clone, Copy)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn tool(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables",
+            Family::V6 => "ip6tables",
+        }
+    }
+    fn unreachable(self) -> &'static str {
+        match self {
+            Family::V4 => "icmp-port-unreachable",
+            Family::V6 => "icmp6-port-unreachable",
+        }
+    }
+}
+
+fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Result<String, RulesError> {
+    let display = format!("{cmd} {}", args.join(" "));
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| RulesError::Spawn {
+            cmd: display.clone(),
+            source: e,
+        })?;
+    if let (Some(text), Some(mut i)) = (stdin, child.stdin.take()) {
+        i.write_all(text.as_bytes())
+            .map_err(|e| RulesError::Spawn {
+                cmd: display.clone(),
+                source: e,
+            })?;
+    }
+    let out = child.wait_with_output().map_err(|e| RulesError::Spawn {
+        cmd: display.clone(),
+        source: e,
+    })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(RulesError::Failed {
+            cmd: display,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// The `-restore` text for one family.
+fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
+    let m = |v: u32| format!("0x{v:08x}/0x{MARK_MASK:08x}");
+    let queue = if cfg.queue_lo == cfg.queue_hi {
+        format!("--queue-num {}", cfg.queue_lo)
+    } else {
+        format!("--queue-balance {}:{}", cfg.queue_lo, cfg.queue_hi)
+    };
+    let bypass = if cfg.bypass { " --queue-bypass" } else { "" };
+    let c = CHAIN;
+    let mut s = String::from("*filter\n");
+    s += &format!(":{c} - [0:0]\n");
+    s += &format!("-A {c} -m mark --mark {} -j RETURN\n", m(MARK_PASS));
+    s += &format!("-A {c} -m mark ! --mark 0x0/0x{MARK_MASK:08x} -j CONNMARK --save-mark --nfmask 0x{MARK_MASK:08x} --ctmask 0x{MARK_MASK:08x}\n");
+    s += &format!("-A {c} -m connmark --mark {} -j RETURN\n", m(MARK_ALLOW));
+    s += &format!("-A {c} -m connmark --mark {} -j DROP\n", m(MARK_DROP));
+    s += &format!(
+        "-A {c} -p tcp -m connmark --mark {} -j REJECT --reject-with tcp-reset\n",
+        m(MARK_REJECT)
+    );
+    s += &format!(
+        "-A {c} -m connmark --mark {} -j REJECT --reject-with {}\n",
+        m(MARK_REJECT),
+        fam.unreachable()
+    );
+    for p in ["tcp", "udp"] {
+        s += &format!("-A {c} -p {p} -j NFQUEUE {queue}{bypass}\n");
+    }
+    for hook in hooks(cfg.hook) {
+        s += &format!("-I {hook} 1 -m comment --comment portcullis -j {c}\n");
+    }
+    s += "COMMIT\n";
+    s
+}
+
+fn hooks(h: Hook) -> &'static [&'static str] {
+    match h {
+        Hook::Forward => &["FORWARD"],
+        Hook::Host => &["OUTPUT", "INPUT"],
+    }
+}
+
+impl Iptables {
+    /// Checks that iptables and ip6tables run.
+    pub fn probe() -> Result<Iptables, RulesError> {
+        run("iptables", &["-w", "-t", "filter", "-S", "FORWARD"], None)?;
+        run("ip6tables", &["-w", "-t", "filter", "-S", "FORWARD"], None)?;
+        Ok(Iptables)
+    }
+
+    fn remove_family(fam: Family) -> Result<(), RulesError> {
+        let tool = fam.tool();
+        for hook in ["FORWARD", "OUTPUT", "INPUT"] {
+            // Delete every jump to our chain (there may be several after a crash loop).
+            for _ in 0..64 {
+                if run(
+                    tool,
+                    &[
+                        "-w",
+                        "-t",
+                        "filter",
+                        "-D",
+                        hook,
+                        "-m",
+                        "comment",
+                        "--comment",
+                        "portcullis",
+                        "-j",
+                        CHAIN,
+                    ],
+                    None,
+                )
+                .is_err()
+                {
+                    break;
+                }
+            }
+        }
+        let exists = run(tool, &["-w", "-t", "filter", "-S", CHAIN], None).is_ok();
+        if exists {
+            run(tool, &["-w", "-t", "filter", "-F", CHAIN], None)?;
+            run(tool, &["-w", "-t", "filter", "-X", CHAIN], None)?;
+        }
+        Ok(())
+    }
+}
+
+impl RuleBackend for Iptables {
+    fn name(&self) -> &'static str {
+        "iptables"
+    }
+
+    fn install(&self, cfg: &RuleConfig) -> Result<(), RulesError> {
+        self.remove()?;
+        for fam in [Family::V4, Family::V6] {
+            let text = ruleset(cfg, fam);
+            let tool = format!("{}-restore", fam.tool());
+            if let Err(e) = run(&tool, &["-w", "--noflush"], Some(&text)) {
+                let _ = self.remove();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self) -> Result<(), RulesError> {
+        Self::remove_family(Family::V4)?;
+        Self::remove_family(Family::V6)
+    }
+
+    fn installed(&self) -> Result<bool, RulesError> {
+        for fam in [Family::V4, Family::V6] {
+            let dump = run(&format!("{}-save", fam.tool()), &["-t", "filter"], None)?;
+            if dump.contains(CHAIN) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ruleset_text() {
+        let cfg = RuleConfig {
+            queue_lo: 0,
+            queue_hi: 1,
+            bypass: true,
+            hook: Hook::Forward,
+        };
+        let v4 = ruleset(&cfg, Family::V4);
+        assert!(v4.contains("-j NFQUEUE --queue-balance 0:1 --queue-bypass"));
+        assert!(v4.contains("--reject-with tcp-reset"));
+        assert!(v4.contains("-I FORWARD 1 -m comment --comment portcullis -j PORTCULLIS"));
+        let v6 = ruleset(
+            &RuleConfig {
+                bypass: false,
+                queue_hi: 0,
+                ..cfg
+            },
+            Family::V6,
+        );
+        assert!(v6.contains("icmp6-port-unreachable"));
+        assert!(v6.contains("-j NFQUEUE --queue-num 0\n"));
+        // The order that makes the kernel carry decisions: save, then connmark rules, then queue.
+        let save = v4.find("--save-mark").unwrap_or(usize::MAX);
+        let queue = v4.find("NFQUEUE").unwrap_or(0);
+        assert!(save < queue);
+    }
+}

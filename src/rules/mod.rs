@@ -1,0 +1,133 @@
+//! The netfilter ruleset portcullis installs in chains of its own, and the
+//! backends that install it.
+//!
+//! Packet path (per family, filter table, jumped to from the hook chains):
+//!
+//! ```text
+//! mark == PASS                 -> RETURN   (undecided packet without payload, passed once)
+//! mark != 0 (our bits)         -> CONNMARK --save-mark  (a verdict coming back via NF_REPEAT)
+//! connmark == ALLOW            -> RETURN   (decided: the kernel carries it, no userspace)
+//! connmark == DROP             -> DROP
+//! connmark == REJECT           -> REJECT (tcp-reset / icmp port unreachable)
+//! tcp, udp                     -> NFQUEUE --queue-balance A:B [--queue-bypass]
+//! ```
+//!
+//! RETURN (not ACCEPT) hands allowed packets back to the operator's own
+//! rules. The mark bits are confined to [`MARK_MASK`] so other software's
+//! marks survive.
+
+pub mod iptables;
+
+use std::fmt;
+
+/// The packet/conntrack mark bits portcullis owns.
+pub const MARK_MASK: u32 = 0x0f00_0000;
+/// Decided: allow (or alert).
+pub const MARK_ALLOW: u32 = 0x0100_0000;
+/// Decided: drop.
+pub const MARK_DROP: u32 = 0x0200_0000;
+/// Decided: reject.
+pub const MARK_REJECT: u32 = 0x0300_0000;
+/// Undecided packet passed once (never saved to the connmark).
+pub const MARK_PASS: u32 = 0x0f00_0000;
+/// Name of portcullis's chains.
+pub const CHAIN: &str = "PORTCULLIS";
+
+/// Where portcullis sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// A router between zones: FORWARD, both directions.
+    Forward,
+    /// One host's own traffic: OUTPUT and INPUT.
+    Host,
+}
+
+/// What the ruleset needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleConfig {
+    /// First queue number.
+    pub queue_lo: u16,
+    /// Last queue number.
+    pub queue_hi: u16,
+    /// `--queue-bypass`: accept when no program listens (fail open).
+    pub bypass: bool,
+    /// Which hooks to attach to.
+    pub hook: Hook,
+}
+
+/// Why installing or removing rules failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// A command could not be run.
+    #[error("running {cmd}: {source}")]
+    Spawn {
+        /// The command.
+        cmd: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A command failed.
+    #[error("{cmd} failed: {stderr}")]
+    Failed {
+        /// The command.
+        cmd: String,
+        /// Its standard error.
+        stderr: String,
+    },
+    /// No backend can queue packets on this kernel.
+    #[error("no working netfilter backend: {0}")]
+    NoBackend(String),
+}
+
+/// A way to install and remove the ruleset.
+pub trait RuleBackend: fmt::Debug {
+    /// Backend name for logs.
+    fn name(&self) -> &'static str;
+    /// Installs the ruleset atomically per family, replacing leftovers.
+    fn install(&self, cfg: &RuleConfig) -> Result<(), RulesError>;
+    /// Removes every rule and chain portcullis installed. Idempotent.
+    fn remove(&self) -> Result<(), RulesError>;
+    /// Whether any portcullis rule is installed.
+    fn installed(&self) -> Result<bool, RulesError>;
+}
+
+/// Picks the backend that can queue packets on this kernel: native nft
+/// `queue` needs CONFIG_NFT_QUEUE; iptables (legacy or nft-compat, which
+/// uses xt_NFQUEUE) works where it does not. The probe runs in a scratch
+/// nft table that is removed at once.
+pub fn detect() -> Result<Box<dyn RuleBackend>, RulesError> {
+    let nft_queue = nft_queue_works();
+    let ipt = iptables::Iptables::probe();
+    match (nft_queue, ipt) {
+        // An nft-native backend is not written yet; iptables (nft-compat)
+        // drives the same kernel and works with or without NFT_QUEUE.
+        (_, Ok(b)) => Ok(Box::new(b)),
+        (true, Err(e)) => Err(RulesError::NoBackend(format!(
+            "nft queue works but the nft-native backend is not available and iptables is not usable: {e}"
+        ))),
+        (false, Err(e)) => Err(RulesError::NoBackend(format!("nft queue statement unsupported and iptables unusable: {e}"))),
+    }
+}
+
+/// Whether the native nft `queue` statement is accepted by this kernel.
+pub fn nft_queue_works() -> bool {
+    let script = "add table inet portcullis_probe\n\
+                  add chain inet portcullis_probe c { type filter hook forward priority 0; policy accept; }\n\
+                  add rule inet portcullis_probe c meta l4proto 253 queue num 0 bypass\n";
+    let ok = std::process::Command::new("nft")
+        .args(["-c", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(script.as_bytes())?;
+            }
+            c.wait()
+        })
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ok
+}
