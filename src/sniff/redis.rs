@@ -146,6 +146,9 @@ fn array<'a>(buf: &'a [u8], answered: bool) -> Sniff<Meta<'a>> {
         Ok(None) => return short,
     };
     let name = rest.get(..len).unwrap_or(rest);
+    if name.is_empty() {
+        return short;
+    }
     if !name.iter().all(|&b| is_command_char(b))
         || !name.first().is_some_and(u8::is_ascii_alphabetic)
     {
