@@ -5,7 +5,8 @@
 //! and a CRC-16/DNP over those 8 bytes. User data follows in blocks of up
 //! to 16 bytes, each with its own CRC. A match needs the header CRC to
 //! verify, a function code defined for the frame's direction (PRM bit), and
-//! every user-data block present in the sample to verify too. The first
+//! every user-data block present in the sample to verify too. The `method`
+//! says which station sent the frame (the DIR bit): `master` or `outstation`. The first
 //! frame of either side matches (outstations may send unsolicited frames).
 
 use super::cursor::{at, Cursor};
@@ -100,7 +101,12 @@ fn frame(buf: &[u8]) -> Sniff<Meta<'_>> {
         data -= n;
     }
     Sniff::Match(Meta {
-        method: Some(if prm { b"primary" } else { b"secondary" }),
+        // DIR: set on frames from the master.
+        method: Some(if ctrl & 0x80 != 0 {
+            b"master"
+        } else {
+            b"outstation"
+        }),
         ..Meta::default()
     })
 }

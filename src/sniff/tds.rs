@@ -51,23 +51,12 @@ fn packet(buf: &[u8], kind: u8, whole: bool) -> Sniff<Meta<'_>> {
     } else {
         Sniff::NeedMore
     };
-    let checks: [(usize, fn(u8) -> bool); 3] = [
-        (
-            0,
-            if kind == PRELOGIN {
-                |b| b == PRELOGIN
-            } else {
-                |b| b == TABULAR_RESULT
-            },
-        ),
-        (1, |b| b == 0x01),
-        // The length's high byte: a PRELOGIN is far below 4096 bytes.
-        (2, |b| b <= 0x0f),
-    ];
-    for (i, ok) in checks {
+    // Type, end-of-message status, and the length's high byte (a PRELOGIN
+    // is far below 4096 bytes).
+    for (i, lo, hi) in [(0, kind, kind), (1, 0x01, 0x01), (2, 0x00, 0x0f)] {
         match at(buf, i) {
             None => return short,
-            Some(b) if ok(b) => {}
+            Some(b) if (lo..=hi).contains(&b) => {}
             Some(_) => return Sniff::NotThis,
         }
     }
