@@ -98,7 +98,14 @@ const VERBS: &[&[u8]] = &[b"CAP ", b"NICK ", b"USER ", b"PASS "];
 
 fn client(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
     let mut rest = buf;
-    for i in 0..2 {
+    let mut seen: Option<Meta<'_>> = None;
+    for _ in 0..3 {
+        if rest.is_empty() {
+            return match seen {
+                Some(m) if complete => Sniff::Match(m),
+                _ => Sniff::NeedMore,
+            };
+        }
         let line = match text_line(rest, complete) {
             Sniff::Match(l) => l,
             Sniff::NeedMore => {
@@ -118,8 +125,9 @@ fn client(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
         };
         match reg_line(line) {
             Reg::Sure => return Sniff::Match(meta),
-            Reg::Maybe if i == 1 => return Sniff::NotThis,
-            Reg::Maybe => {}
+            // PASS comes first or not at all.
+            Reg::Maybe if verb == b"PASS" && seen.is_some() => return Sniff::NotThis,
+            Reg::Maybe => seen = Some(meta),
             Reg::No => return Sniff::NotThis,
         }
         let used = rest
@@ -127,17 +135,6 @@ fn client(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
             .position(|&b| b == b'\n')
             .map_or(rest.len(), |p| p + 1);
         rest = rest.get(used..).unwrap_or_default();
-        if rest.is_empty() {
-            return if complete {
-                Sniff::Match(meta)
-            } else {
-                Sniff::NeedMore
-            };
-        }
-        // The next line must be NICK, USER or CAP; a second PASS is not.
-        if prefix(rest, b"PASS") != Some(false) && rest.len() >= 4 {
-            return Sniff::NotThis;
-        }
     }
     Sniff::NotThis
 }

@@ -87,11 +87,14 @@ fn message<'a>(
     let request = number == 10 || number == 12;
     // KDC-REQ numbers pvno [1], msg-type [2]; KDC-REP and KRB-ERROR [0], [1].
     let first_ctx = if request { 0xa1 } else { 0xa0 };
-    let seq = match expect::<Meta<'a>>(&mut b, 0x30, 0..=len, whole) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let mut s = Cursor::new(seq);
+    // The SEQUENCE header only: its content may be longer than the sample.
+    match tlv(&mut b) {
+        Tlv::Short if whole => return Sniff::NotThis,
+        Tlv::Short => return Sniff::NeedMore,
+        Tlv::Head(0x30, n) if n == b.remaining() || (!whole && n > b.remaining()) => {}
+        _ => return Sniff::NotThis,
+    }
+    let mut s = b;
     for (ctx, want) in [(first_ctx, 5u32), (first_ctx + 1, u32::from(number))] {
         let field = match expect::<Meta<'a>>(&mut s, ctx, 3..=6, whole) {
             Ok(f) => f,

@@ -60,8 +60,8 @@ pub(super) fn tlv(c: &mut Cursor<'_>) -> Tlv {
 }
 
 /// Expects a TLV with tag `want` and a length in `lens`; `Ok(content)`,
-/// `Err(Sniff)` for the caller to return. Content may be cut short when
-/// `whole` is false.
+/// `Err(Sniff)` for the caller to return: NeedMore when the content is
+/// cut short and `whole` is false.
 pub(super) fn expect<'a, T>(
     c: &mut Cursor<'a>,
     want: u8,
@@ -79,12 +79,7 @@ pub(super) fn expect<'a, T>(
         Tlv::Head(t, n) if t != want || !lens.contains(&n) => Err(Sniff::NotThis),
         Tlv::Head(_, n) => match c.take(n) {
             Some(v) => Ok(v),
-            None if whole => Err(Sniff::NotThis),
-            None => {
-                let rest = c.rest();
-                let _ = c.take(rest.len());
-                Ok(rest)
-            }
+            None => Err(short),
         },
     }
 }

@@ -182,23 +182,28 @@ pub(super) fn smtp_or_ftp<'a>(input: &Input<'a>) -> Sniff<(Which, Meta<'a>)> {
         software: (!g.text.is_empty()).then_some(g.text),
         ..Meta::default()
     };
+    // A greeting that names its protocol is what listens on the port; the
+    // client's first command settles a greeting that does not.
+    let named = match (g.smtp, g.ftp) {
+        (true, false) => Some(Which::Smtp),
+        (false, true) => Some(Which::Ftp),
+        _ => None,
+    };
     let mut waiting = false;
     if !input.client.is_empty() {
         for (verbs, which) in both.iter().zip([Which::Smtp, Which::Ftp]) {
             match command(input.client, verbs, complete) {
-                Command::Verb(v) => {
+                Command::Verb(v) if named.is_none_or(|n| n == which) => {
                     meta.method = Some(v);
                     return Sniff::Match((which, meta));
                 }
                 Command::Partial => waiting = true,
-                Command::Other => {}
+                Command::Verb(_) | Command::Other => {}
             }
         }
     }
-    match (g.smtp, g.ftp) {
-        (true, false) => return Sniff::Match((Which::Smtp, meta)),
-        (false, true) => return Sniff::Match((Which::Ftp, meta)),
-        _ => {}
+    if let Some(which) = named {
+        return Sniff::Match((which, meta));
     }
     if complete {
         Sniff::NotThis
@@ -292,14 +297,20 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     }
 }
 
-/// `FTP` as a word part, not inside `SFTP`/`TFTP`... nor `ftp.` host names.
+/// `FTP` in a greeting (`vsFTPd`, `ProFTPD`, `FTP server`), but not
+/// `SFTP`/`TFTP` words nor `ftp.` host names.
 fn names_ftp(text: &[u8]) -> bool {
-    text.windows(4).enumerate().any(|(i, w)| {
-        let hit = w.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(b"FTP"));
-        let before = i.checked_sub(1).and_then(|j| text.get(j)).copied();
-        let after = w.get(3).copied();
-        hit && !matches!(before, Some(b'S' | b's' | b'T' | b't')) && !matches!(after, Some(b'.'))
-    }) || text.len() >= 3 && text.ends_with(b"FTP")
+    let word_start =
+        |i: usize| i == 0 || text.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
+    (0..text.len()).any(|i| {
+        let hit = text
+            .get(i..i + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"FTP"));
+        let other = i > 0
+            && matches!(text.get(i - 1), Some(b'S' | b's' | b'T' | b't'))
+            && word_start(i - 1);
+        hit && !other && text.get(i + 3) != Some(&b'.')
+    })
 }
 
 fn detect_smtp<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {

@@ -82,6 +82,21 @@ fn smb(buf: &[u8], from_client: bool) -> Sniff<Meta<'_>> {
     if len < min.get(kind).copied().unwrap_or(SMB2_HEADER) {
         return Sniff::NotThis;
     }
+    // Reject early on what is already there.
+    let early = match kind {
+        0 => body.get(4).is_some_and(|c| !SMB1_COMMANDS.contains(c)),
+        1 => {
+            let size = body.get(4..6).map(|b| b == [64, 0]);
+            let cmd = body
+                .get(12..14)
+                .map(|b| b.get(1) == Some(&0) && b.first() <= Some(&0x12));
+            size == Some(false) || cmd == Some(false)
+        }
+        _ => false,
+    };
+    if early {
+        return Sniff::NotThis;
+    }
     let need = min.get(kind).copied().unwrap_or(SMB2_HEADER).min(len);
     let Some(hdr) = body.get(..need) else {
         return Sniff::NeedMore;
