@@ -192,3 +192,91 @@ fn other_protocols_are_not_mail() {
         }
     }
 }
+
+/// This family's detectors over mutated fixtures and pseudo-random bytes:
+/// no input may panic (debug builds also trap arithmetic overflow).
+#[test]
+fn family_detectors_never_panic() {
+    use crate::sniff::matrix_tests::fixtures;
+    use crate::sniff::{Proto, FAMILIES};
+    let ours = [
+        Proto::Smtp,
+        Proto::Pop3,
+        Proto::Imap,
+        Proto::Ftp,
+        Proto::Telnet,
+        Proto::Rdp,
+        Proto::Smb,
+        Proto::Dcerpc,
+        Proto::Nbns,
+        Proto::Ldap,
+        Proto::Krb5,
+        Proto::Rfb,
+        Proto::Irc,
+        Proto::Xmpp,
+    ];
+    let detectors: Vec<_> = FAMILIES
+        .iter()
+        .flat_map(|f| f.iter())
+        .filter(|d| ours.contains(&d.proto))
+        .collect();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut samples: Vec<Vec<u8>> = fixtures()
+        .into_iter()
+        .flat_map(|f| [f.client, f.server])
+        .filter(|s| !s.is_empty())
+        .collect();
+    for i in 0..samples.len() {
+        for _ in 0..40 {
+            let mut m = samples[i].clone();
+            let at = next() as usize % m.len();
+            m[at] = next() as u8;
+            m.truncate(1 + next() as usize % m.len());
+            samples.push(m);
+        }
+    }
+    for _ in 0..300 {
+        let len = next() as usize % 96;
+        samples.push((0..len).map(|_| next() as u8).collect());
+    }
+    for s in &samples {
+        for t in [Transport::Tcp, Transport::Udp] {
+            for complete in [false, true] {
+                for (c, sv) in [(&s[..], &b""[..]), (b"", s), (s, s)] {
+                    let inp = Input {
+                        transport: t,
+                        ..input(c, sv, complete)
+                    };
+                    for d in detectors.iter().filter(|d| d.runs_on(t)) {
+                        let _ = (d.detect)(&inp);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whole recorded flows of this family are never named as something else
+/// while the flow is open. (Some wait: the DNS-over-TCP detector reads
+/// "CAPA\r\n" as a 17 KB message and answers NeedMore until the bounds.)
+#[test]
+fn family_flows_identified_while_open() {
+    use crate::sniff::matrix_tests::fixtures;
+    use crate::sniff::registry::{classify, Verdict};
+    for f in fixtures() {
+        if f.client.is_empty() || f.server.is_empty() {
+            continue;
+        }
+        match classify(&f.input(false), false) {
+            Verdict::Identified(c) => assert_eq!(c.proto, f.proto, "{}", f.name),
+            Verdict::NeedMore => {}
+            other => panic!("{}: {other:?}", f.name),
+        }
+    }
+}

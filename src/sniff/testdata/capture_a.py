@@ -26,18 +26,22 @@ Programs and versions (Debian 12 unless said otherwise) per fixture:
   tcp/imap/dovecot-imaplib   Dovecot 2.3.19 imap, CPython 3.11 imaplib
   tcp/ftp/vsftpd-curl        vsftpd 3.0.3, curl 7.88
   tcp/ftp/vsftpd-ftplib      vsftpd 3.0.3, CPython 3.11 ftplib
-  tcp/telnet/inetutils       inetutils 2.4 telnetd and telnet
-  tcp/rdp/xrdp-xfreerdp      xrdp 0.9.21, FreeRDP 2.10 xfreerdp (Xvfb)
+  tcp/telnet/inetutils       inetutils 2.4 telnetd (inetd-style on the accepted socket) and telnet
+  tcp/rdp/xrdp-xfreerdp      xrdp 0.9.21, FreeRDP 2.11 xfreerdp (under Xvfb)
   tcp/smb/samba-smbclient    Samba 4.17 smbd, smbclient 4.17 (SMB2 negotiate)
-  tcp/smb/samba-impacket     Samba 4.17 smbd, impacket 0.13 (SMB1 negotiate)
-  tcp/dcerpc/impacket        impacket 0.13 DCE/RPC bind over TCP, to samba-dcerpcd 4.17 epmapper
-  udp/nbns/nmblookup.client.raw  nmblookup 4.17 query (.raw: see nbns())
-  udp/nbns/rfc1002.server.raw    answer built from RFC 1002 (nmbd refuses loopback)
-  tcp/ldap/slapd-ldapsearch  OpenLDAP 2.5 slapd and ldapsearch
+  tcp/smb/samba-impacket     Samba 4.17 smbd, impacket 0.13 (PyPI; SMB1 negotiate)
+  tcp/dcerpc/impacket        impacket 0.13 (PyPI) DCE/RPC client bind to impacket's DCERPCServer
+                             (ncacn_ip_tcp; no Debian DCE/RPC TCP server runs on loopback alone)
+  udp/nbns/nmblookup.client.raw  nmblookup 4.17 query
+  udp/nbns/rfc1002.server.raw    answer built from RFC 1002 4.2.13 (nmbd will not
+                                 serve a loopback-only host); both are .raw, not .bin,
+                                 so the shared matrix skips them while the DNS detector
+                                 still accepts NBNS packets (read by netbios_tests.rs)
+  tcp/ldap/slapd-ldapsearch  OpenLDAP 2.5 slapd and ldapsearch (anonymous bind first)
   tcp/ldap/slapd-ldapwhoami  OpenLDAP 2.5 slapd and ldapwhoami (simple bind)
-  tcp/krb5/mit-kinit         MIT krb5 1.20 krb5kdc and kinit (TCP)
+  tcp/krb5/mit-kinit         MIT krb5 1.20 krb5kdc and kinit (TCP): AS-REQ / AS-REP
   udp/krb5/mit-kinit         MIT krb5 1.20 krb5kdc and kinit (UDP)
-  tcp/rfb/tigervnc-vncdotool TigerVNC 1.12 Xvnc, vncdotool 1.4 client
+  tcp/rfb/tigervnc-vncdotool TigerVNC 1.12 Xvnc, vncdotool 1.4 (PyPI) client
   tcp/irc/ngircd-sic         ngIRCd 26.1, sic 1.1
   tcp/xmpp/prosody-sendxmpp  Prosody 0.12, sendxmpp 1.24
 """
