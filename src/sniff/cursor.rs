@@ -60,7 +60,12 @@ impl<'a> Cursor<'a> {
     /// Reads a big-endian u32.
     pub fn be32(&mut self) -> Option<u32> {
         let b = self.take(4)?;
-        Some(u32::from_be_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
+        Some(u32::from_be_bytes([
+            *b.first()?,
+            *b.get(1)?,
+            *b.get(2)?,
+            *b.get(3)?,
+        ]))
     }
 
     /// Reads a little-endian u16.
@@ -72,7 +77,12 @@ impl<'a> Cursor<'a> {
     /// Reads a little-endian u32.
     pub fn le32(&mut self) -> Option<u32> {
         let b = self.take(4)?;
-        Some(u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
+        Some(u32::from_le_bytes([
+            *b.first()?,
+            *b.get(1)?,
+            *b.get(2)?,
+            *b.get(3)?,
+        ]))
     }
 
     /// Reads a length-prefixed (u8) vector.

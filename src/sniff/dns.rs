@@ -57,7 +57,11 @@ fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
 
 /// Parses one DNS message. `whole` says `msg` is the entire message.
 fn message(msg: &[u8], from_initiator: bool, whole: bool) -> Sniff<Meta<'_>> {
-    let short = if whole { Sniff::NotThis } else { Sniff::NeedMore };
+    let short = if whole {
+        Sniff::NotThis
+    } else {
+        Sniff::NeedMore
+    };
     let mut c = Cursor::new(msg);
     let (Some(_id), Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
         (c.be16(), c.be16(), c.be16(), c.be16(), c.be16(), c.be16())

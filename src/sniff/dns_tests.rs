@@ -21,21 +21,37 @@ fn input<'a>(client: &'a [u8], server: &'a [u8], transport: Transport) -> Input<
 
 #[test]
 fn dig_queries_match() {
-    assert!(matches!(detect(&input(UDP_QUERY, b"", Transport::Udp)), Sniff::Match(_)));
-    assert!(matches!(detect(&input(TCP_QUERY, b"", Transport::Tcp)), Sniff::Match(_)));
+    assert!(matches!(
+        detect(&input(UDP_QUERY, b"", Transport::Udp)),
+        Sniff::Match(_)
+    ));
+    assert!(matches!(
+        detect(&input(TCP_QUERY, b"", Transport::Tcp)),
+        Sniff::Match(_)
+    ));
     for n in 0..TCP_QUERY.len() {
-        assert_eq!(detect(&input(&TCP_QUERY[..n], b"", Transport::Tcp)), Sniff::NeedMore, "{n}");
+        assert_eq!(
+            detect(&input(&TCP_QUERY[..n], b"", Transport::Tcp)),
+            Sniff::NeedMore,
+            "{n}"
+        );
     }
 }
 
 #[test]
 fn answer_alone_matches() {
-    assert!(matches!(detect(&input(b"", UDP_ANSWER, Transport::Udp)), Sniff::Match(_)));
+    assert!(matches!(
+        detect(&input(b"", UDP_ANSWER, Transport::Udp)),
+        Sniff::Match(_)
+    ));
 }
 
 #[test]
 fn truncated_udp_query_is_not_dns() {
-    assert_eq!(detect(&input(&UDP_QUERY[..20], b"", Transport::Udp)), Sniff::NotThis);
+    assert_eq!(
+        detect(&input(&UDP_QUERY[..20], b"", Transport::Udp)),
+        Sniff::NotThis
+    );
 }
 
 #[test]
@@ -46,6 +62,10 @@ fn rejects_other_protocols() {
         &[0u8; 48][..],
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
     ] {
-        assert_eq!(detect(&input(bad, b"", Transport::Udp)), Sniff::NotThis, "{bad:?}");
+        assert_eq!(
+            detect(&input(bad, b"", Transport::Udp)),
+            Sniff::NotThis,
+            "{bad:?}"
+        );
     }
 }

@@ -38,10 +38,32 @@ const MAX_HEADERS: usize = 4096;
 
 /// Methods of RFC 9110 and of WebDAV (RFC 4918, 3253), which real clients send.
 const METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
-    b"SEARCH", b"MKCALENDAR", b"CHECKOUT", b"MERGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE",
-    b"M-SEARCH", b"PURGE",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"TRACE",
+    b"CONNECT",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"REPORT",
+    b"SEARCH",
+    b"MKCALENDAR",
+    b"CHECKOUT",
+    b"MERGE",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"M-SEARCH",
+    b"PURGE",
 ];
 
 fn detect_h2<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
@@ -99,7 +121,11 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
         }
     }
     let Some(method) = method else {
-        return if partial { Sniff::NeedMore } else { Sniff::NotThis };
+        return if partial {
+            Sniff::NeedMore
+        } else {
+            Sniff::NotThis
+        };
     };
     let line = match first_line(buf, MAX_REQUEST_LINE) {
         Ok(Some(line)) => line,
@@ -107,7 +133,11 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
             // Keep waiting only while what we have can still be a request line.
             let body = buf.strip_suffix(b"\r").unwrap_or(buf);
             let ok = body.iter().all(|&b| b >= 0x20 && b != 0x7f);
-            return if ok && !input.complete { Sniff::NeedMore } else { Sniff::NotThis };
+            return if ok && !input.complete {
+                Sniff::NeedMore
+            } else {
+                Sniff::NotThis
+            };
         }
         Err(()) => return Sniff::NotThis,
     };
@@ -181,7 +211,9 @@ fn response(buf: &[u8]) -> Sniff<Meta<'_>> {
     };
     let ok = matches!(head.get(7), Some(b'0' | b'1'))
         && head.get(8) == Some(&b' ')
-        && head.get(9..12).is_some_and(|c| c.iter().all(u8::is_ascii_digit))
+        && head
+            .get(9..12)
+            .is_some_and(|c| c.iter().all(u8::is_ascii_digit))
         && matches!(head.get(12), Some(b' ' | b'\r'));
     if ok {
         Sniff::Match(Meta::default())

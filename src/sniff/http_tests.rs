@@ -28,7 +28,10 @@ fn curl_request_host_and_method() {
         other => panic!("{other:?}"),
     }
     for n in 0..CURL.len() {
-        assert!(!matches!(detect_http(&input(&CURL[..n], b"")), Sniff::NotThis), "prefix {n}");
+        assert!(
+            !matches!(detect_http(&input(&CURL[..n], b"")), Sniff::NotThis),
+            "prefix {n}"
+        );
     }
 }
 
@@ -47,13 +50,19 @@ fn h2_preface() {
         detect_h2(&input(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00", b"")),
         Sniff::Match(_)
     ));
-    assert_eq!(detect_h2(&input(b"PRI * HTTP/2.0\r\n", b"")), Sniff::NeedMore);
+    assert_eq!(
+        detect_h2(&input(b"PRI * HTTP/2.0\r\n", b"")),
+        Sniff::NeedMore
+    );
     assert_eq!(detect_h2(&input(CURL, b"")), Sniff::NotThis);
 }
 
 #[test]
 fn response_alone_matches() {
-    assert!(matches!(detect_http(&input(b"", b"HTTP/1.1 200 OK\r\n")), Sniff::Match(_)));
+    assert!(matches!(
+        detect_http(&input(b"", b"HTTP/1.1 200 OK\r\n")),
+        Sniff::Match(_)
+    ));
     assert_eq!(detect_http(&input(b"", b"SSH-2.0-x\r\n")), Sniff::NotThis);
 }
 

@@ -25,7 +25,12 @@ impl Fixture {
         self.input_of(&self.client, &self.server, complete)
     }
 
-    pub(crate) fn input_of<'a>(&self, client: &'a [u8], server: &'a [u8], complete: bool) -> Input<'a> {
+    pub(crate) fn input_of<'a>(
+        &self,
+        client: &'a [u8],
+        server: &'a [u8],
+        complete: bool,
+    ) -> Input<'a> {
         let server_port = match self.proto {
             Proto::Mdns => 5353,
             Proto::Llmnr => 5355,
@@ -47,7 +52,9 @@ pub(crate) fn fixtures() -> Vec<Fixture> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sniff/testdata");
     let mut flows: BTreeMap<PathBuf, Fixture> = BTreeMap::new();
     for (dir, transport) in [("tcp", Transport::Tcp), ("udp", Transport::Udp)] {
-        let Ok(protos) = std::fs::read_dir(root.join(dir)) else { continue };
+        let Ok(protos) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
         for p in protos {
             let p = p.unwrap().path();
             let pname = p.file_name().unwrap().to_str().unwrap().to_string();
@@ -55,8 +62,12 @@ pub(crate) fn fixtures() -> Vec<Fixture> {
             for f in std::fs::read_dir(&p).unwrap() {
                 let f = f.unwrap().path();
                 let fname = f.file_name().unwrap().to_str().unwrap().to_string();
-                let Some(stem) = fname.strip_suffix(".bin") else { continue };
-                let (stem, side) = stem.rsplit_once('.').unwrap_or_else(|| panic!("{fname}: no side"));
+                let Some(stem) = fname.strip_suffix(".bin") else {
+                    continue;
+                };
+                let (stem, side) = stem
+                    .rsplit_once('.')
+                    .unwrap_or_else(|| panic!("{fname}: no side"));
                 let key = p.join(stem);
                 let entry = flows.entry(key).or_insert_with(|| Fixture {
                     name: format!("{dir}/{pname}/{stem}"),
@@ -115,7 +126,10 @@ fn same_wire(a: Proto, b: Proto) -> bool {
 #[test]
 fn every_prefix_is_need_more_or_right() {
     // A UDP datagram arrives whole: prefixes only make sense for TCP streams.
-    for f in fixtures().into_iter().filter(|f| f.transport == Transport::Tcp) {
+    for f in fixtures()
+        .into_iter()
+        .filter(|f| f.transport == Transport::Tcp)
+    {
         // Grow the side that speaks first, then the other.
         let (first, second, client_first) = if f.client.is_empty() {
             (&f.server, &f.client, false)

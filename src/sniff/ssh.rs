@@ -59,7 +59,11 @@ fn parse(line: &[u8]) -> Sniff<Meta<'_>> {
     let software = software.split(|&b| b == b' ').next().unwrap_or_default();
     Sniff::Match(Meta {
         software: (!software.is_empty()).then_some(software),
-        version: Some(if version == b"2.0" || version == b"1.99" { 2 } else { 1 }),
+        version: Some(if version == b"2.0" || version == b"1.99" {
+            2
+        } else {
+            1
+        }),
         ..Meta::default()
     })
 }
@@ -76,8 +80,17 @@ fn server_ident(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
             return ident(rest, complete);
         }
         match first_line(rest, MAX_LINE) {
-            Ok(Some(line)) if line.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) => {
-                let used = line.len() + if rest.get(line.len()) == Some(&b'\r') { 2 } else { 1 };
+            Ok(Some(line))
+                if line
+                    .iter()
+                    .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+            {
+                let used = line.len()
+                    + if rest.get(line.len()) == Some(&b'\r') {
+                        2
+                    } else {
+                        1
+                    };
                 seen += used;
                 rest = rest.get(used..).unwrap_or_default();
                 if seen > MAX_PREAMBLE {

@@ -112,7 +112,11 @@ impl<'a> OrPartial<'a> for Sniff<Meta<'a>> {
 /// Parses a hello body. `whole` says the body is the entire message; when it
 /// is not, running out of bytes is NeedMore rather than malformed.
 fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
-    let short = if whole { Sniff::NotThis } else { Sniff::NeedMore };
+    let short = if whole {
+        Sniff::NotThis
+    } else {
+        Sniff::NeedMore
+    };
     let mut c = Cursor::new(body);
     let Some(version) = c.be16() else {
         return short;
@@ -135,7 +139,9 @@ fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
         ..Meta::default()
     };
     if want == CLIENT_HELLO {
-        let Some(suites_len) = c.be16() else { return short };
+        let Some(suites_len) = c.be16() else {
+            return short;
+        };
         if suites_len == 0 || suites_len % 2 != 0 {
             return Sniff::NotThis;
         }
@@ -151,7 +157,11 @@ fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
         return short;
     }
     if c.remaining() == 0 {
-        return if whole { Sniff::Match(meta) } else { Sniff::NeedMore };
+        return if whole {
+            Sniff::Match(meta)
+        } else {
+            Sniff::NeedMore
+        };
     }
     let Some(exts) = c.vec16() else { return short };
     if whole && c.remaining() != 0 {

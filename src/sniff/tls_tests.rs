@@ -31,9 +31,16 @@ fn every_prefix_needs_more_then_matches() {
     for hello in [CURL, OPENSSL, CHROMIUM] {
         let rec = 5 + u16::from_be_bytes([hello[3], hello[4]]) as usize;
         for n in 0..rec {
-            assert_eq!(detect(&input(&hello[..n], false)), Sniff::NeedMore, "prefix {n}");
+            assert_eq!(
+                detect(&input(&hello[..n], false)),
+                Sniff::NeedMore,
+                "prefix {n}"
+            );
         }
-        assert!(matches!(detect(&input(&hello[..rec], false)), Sniff::Match(_)));
+        assert!(matches!(
+            detect(&input(&hello[..rec], false)),
+            Sniff::Match(_)
+        ));
     }
 }
 
@@ -58,7 +65,10 @@ fn chromium_hello_spans_several_segments() {
 
 #[test]
 fn truncated_hello_matches_when_no_more_bytes_come() {
-    assert!(matches!(detect(&input(&CHROMIUM[..600], true)), Sniff::Match(_)));
+    assert!(matches!(
+        detect(&input(&CHROMIUM[..600], true)),
+        Sniff::Match(_)
+    ));
 }
 
 #[test]

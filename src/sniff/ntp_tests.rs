@@ -1,0 +1,4 @@
+//! ntp detector tests.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
