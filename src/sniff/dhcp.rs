@@ -80,7 +80,8 @@ fn message(buf: &[u8]) -> Option<Meta<'_>> {
             }
         }
     }
-    if !c.rest().iter().all(|&b| b == 0) || (!overload && !(cstring(sname) && cstring(file))) {
+    let fields_ok = overload || (cstring(sname) && cstring(file));
+    if !c.rest().iter().all(|&b| b == 0) || !fields_ok {
         return None;
     }
     meta.method = Some(match kind? {

@@ -73,7 +73,9 @@ fn packet(buf: &[u8], from_initiator: bool) -> Option<Meta<'_>> {
         if transmit == (0, 0) && !kiss {
             return None;
         }
-        if !kiss && !(1..=15).contains(&stratum) && !(stratum == 16 && first >> 6 == 3) {
+        // Stratum 16 is "unsynchronized", with the alarm leap indicator.
+        let unsynced = stratum == 16 && first >> 6 == 3;
+        if !(kiss || (1..=15).contains(&stratum) || unsynced) {
             return None;
         }
     }

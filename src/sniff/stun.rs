@@ -71,7 +71,7 @@ fn message(buf: &[u8], from_initiator: bool, udp: bool, whole: bool) -> Sniff<Me
     // The cookie, checked byte by byte as it arrives.
     let cookie = buf.get(4..8.min(buf.len())).unwrap_or_default();
     let modern = COOKIE_BYTES.starts_with(cookie);
-    if !modern && !(udp && classic_type(kind)) {
+    if !(modern || (udp && classic_type(kind))) {
         return Sniff::NotThis;
     }
     if buf.len() < 8 {

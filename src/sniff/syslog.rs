@@ -115,21 +115,22 @@ fn message(msg: &[u8], whole: bool) -> Option<Option<Meta<'_>>> {
         }
     }
     let rest = c.rest();
-    if let Some(meta) = rfc5424(rest) {
+    if let Some(meta) = rfc5424(rest, whole) {
         return Some(meta);
     }
-    if let Some(meta) = rfc3164(rest) {
+    if let Some(meta) = rfc3164(rest, whole) {
         return Some(meta);
     }
     bare(rest, whole)
 }
 
 /// `1 SP (- | YYYY-MM-DDT...) SP HOSTNAME SP APP-NAME`.
-fn rfc5424(rest: &[u8]) -> Option<Option<Meta<'_>>> {
+fn rfc5424(rest: &[u8], whole: bool) -> Option<Option<Meta<'_>>> {
     let after = rest.strip_prefix(b"1 ")?;
     let date_ok = after.starts_with(b"- ") || iso_date(after);
-    if !date_ok {
-        // Not (yet) a 5424 header: the other forms decide.
+    // Not (yet) a 5424 header, or its host and app name still to come:
+    // the other forms decide.
+    if !date_ok || (!whole && after.iter().filter(|&&b| b == b' ').count() < 3) {
         return None;
     }
     let mut fields = after.split(|&b| b == b' ').skip(1);
@@ -148,7 +149,7 @@ fn rfc5424(rest: &[u8]) -> Option<Option<Meta<'_>>> {
 }
 
 /// `Mmm dd hh:mm:ss HOSTNAME` or an ISO 8601 timestamp.
-fn rfc3164(rest: &[u8]) -> Option<Option<Meta<'_>>> {
+fn rfc3164(rest: &[u8], whole: bool) -> Option<Option<Meta<'_>>> {
     let stamp_len = if iso_date(rest) {
         rest.iter().position(|&b| b == b' ')?
     } else {
@@ -166,8 +167,11 @@ fn rfc3164(rest: &[u8]) -> Option<Option<Meta<'_>>> {
         }
         15
     };
-    let host = rest
-        .get(stamp_len + 1..)?
+    let after = rest.get(stamp_len + 1..)?;
+    if !whole && !after.contains(&b' ') {
+        return None;
+    }
+    let host = after
         .split(|&b| b == b' ')
         .next()
         .filter(|h| !h.is_empty() && printable(h));
