@@ -26,11 +26,11 @@ Programs (versions as on Debian 12 when recorded):
   TCP with octet counting and with LF framing) and Python's
   `logging.handlers.SysLogHandler` (bare `<PRI>msg\\0`).
 - udp/sip, tcp/sip: SIPp 3.6.1 `-sn uac` INVITE over UDP and TCP, sipsak
-  0.9.8 OPTIONS; SIPp `-sn uas` answers the UDP INVITE.
+  0.9.8.1 OPTIONS; SIPp `-sn uas` answers the UDP INVITE.
 - udp/stun, tcp/stun: coturn 4.6.1 `turnutils_stunclient` (RFC 5389
   binding), `turnutils_uclient -t` (TURN Allocate over TCP), stun-client
   0.97 (classic RFC 3489); the coturn `turnserver` answers the binding.
-- udp/openvpn, tcp/openvpn: OpenVPN 2.6.x client resets without control
+- udp/openvpn, tcp/openvpn: OpenVPN 2.6.14 client resets without control
   channel protection, with --tls-auth, --tls-crypt and --tls-crypt-v2 (V3),
   over UDP and TCP; an OpenVPN `--tls-server` answers.
 - udp/wireguard: wireguard-go 0.0.20220316 handshake initiation and the
