@@ -1,0 +1,67 @@
+//! NTP detector tests over an ntpsec `ntpdig` request and chrony's answer.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+use crate::sniff::Transport;
+
+const REQUEST: &[u8] = include_bytes!("testdata/udp/ntp/ntpdig.client.bin");
+const ANSWER: &[u8] = include_bytes!("testdata/udp/ntp/ntpdig.server.bin");
+
+fn input<'a>(client: &'a [u8], server: &'a [u8]) -> Input<'a> {
+    Input {
+        client,
+        server,
+        transport: Transport::Udp,
+        client_port: 40000,
+        server_port: 123,
+        complete: false,
+    }
+}
+
+#[test]
+fn request_and_answer_match() {
+    match detect(&input(REQUEST, ANSWER)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"client"[..])),
+        other => panic!("{other:?}"),
+    }
+    match detect(&input(b"", ANSWER)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"server"[..])),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sntp_request_and_mac_match() {
+    // A bare SNTP v3 request (Windows, embedded clients): all zero but mode.
+    let mut sntp = [0u8; 48];
+    sntp[0] = 0x1b;
+    assert!(matches!(detect(&input(&sntp, b"")), Sniff::Match(_)));
+    // With a key id and an MD5 digest.
+    let mut mac = REQUEST.to_vec();
+    mac.extend_from_slice(&[0u8; 20]);
+    assert!(matches!(detect(&input(&mac, b"")), Sniff::Match(_)));
+}
+
+#[test]
+fn near_misses_are_not_ntp() {
+    // Wrong length, version 0 and 5, server mode from the client,
+    // client mode from the server, absurd stratum.
+    assert_eq!(detect(&input(&REQUEST[..47], b"")), Sniff::NotThis);
+    let mut long = REQUEST.to_vec();
+    long.push(0);
+    assert_eq!(detect(&input(&long, b"")), Sniff::NotThis);
+    for (i, v) in [(0usize, 0x03u8), (0, 0x2b), (0, 0x24), (1, 200), (3, 0x10)] {
+        let mut b = REQUEST.to_vec();
+        b[i] = v;
+        assert_eq!(detect(&input(&b, b"")), Sniff::NotThis, "byte {i} = {v:#x}");
+    }
+    assert_eq!(detect(&input(b"", REQUEST)), Sniff::NotThis);
+    assert_eq!(detect(&input(&[0u8; 48], b"")), Sniff::NotThis);
+    assert_eq!(
+        detect(&input(
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n01234567890123456789",
+            b""
+        )),
+        Sniff::NotThis
+    );
+}
