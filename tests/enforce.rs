@@ -1,5 +1,6 @@
 //! End-to-end: the real binary in a gateway namespace, real servers and
 //! clients on either side, a real NFQUEUE.
+#![allow(missing_docs)]
 
 mod common;
 

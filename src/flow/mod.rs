@@ -5,6 +5,7 @@
 //! per-flow sample cap; every held packet id is eventually returned in a
 //! [`Finished`] flow (decided, bound hit, expired or evicted), so the caller
 //! can give it a verdict — a held packet is never forgotten.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 
 pub mod key;
 pub mod reassembly;

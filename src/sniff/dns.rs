@@ -62,19 +62,25 @@ fn message(msg: &[u8], from_initiator: bool, whole: bool) -> Sniff<Meta<'_>> {
     } else {
         Sniff::NeedMore
     };
-    let mut c = Cursor::new(msg);
-    let (Some(_id), Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
-        (c.be16(), c.be16(), c.be16(), c.be16(), c.be16(), c.be16())
-    else {
+    // Judge the flags as soon as they are present, so a text protocol
+    // read as a length prefix is ruled out without waiting.
+    let Some(flags) = be16_at(msg, 2) else {
         return short;
     };
     let is_response = flags & 0x8000 != 0;
     let opcode = (flags >> 11) & 0xf;
     let z = flags & 0x0040 != 0;
     let rcode = flags & 0xf;
-    if !matches!(opcode, 0 | 1 | 2 | 4 | 5 | 6) || z || rcode > 10 {
+    // QUERY, STATUS, NOTIFY, UPDATE, DSO (IQUERY is obsolete, RFC 3425).
+    if !matches!(opcode, 0 | 2 | 4 | 5 | 6) || z || rcode > 10 || (!is_response && rcode != 0) {
         return Sniff::NotThis;
     }
+    let mut c = Cursor::new(msg);
+    let (Some(_id), Some(_flags), Some(qd), Some(an), Some(ns), Some(ar)) =
+        (c.be16(), c.be16(), c.be16(), c.be16(), c.be16(), c.be16())
+    else {
+        return short;
+    };
     if qd > MAX_QUESTIONS || an > MAX_RECORDS || ns > MAX_RECORDS || ar > MAX_RECORDS {
         return Sniff::NotThis;
     }
@@ -85,9 +91,6 @@ fn message(msg: &[u8], from_initiator: bool, whole: bool) -> Sniff<Meta<'_>> {
         // A query: questions (or an update's zone), no answers except in
         // mDNS known-answer lists and updates.
         if qd == 0 && opcode != 5 {
-            return Sniff::NotThis;
-        }
-        if rcode != 0 {
             return Sniff::NotThis;
         }
     } else if from_initiator && qd == 0 && an == 0 {
@@ -123,6 +126,10 @@ fn name(c: &mut Cursor<'_>) -> Option<bool> {
             0 => return Some(true),
             1..=63 => {
                 let label = c.take(len as usize)?;
+                if total == 0 && netbios_encoded(label) {
+                    // RFC 1001 first-level encoding: NBNS, not DNS.
+                    return Some(false);
+                }
                 if label.contains(&0) && total == 0 && label.len() > 1 {
                     // NUL bytes inside the first label: binary, not a name.
                     return Some(false);
@@ -139,6 +146,11 @@ fn name(c: &mut Cursor<'_>) -> Option<bool> {
             _ => return Some(false),
         }
     }
+}
+
+/// A 32-byte label of `A`..`P` only: a NetBIOS name (RFC 1001 section 14.1).
+fn netbios_encoded(label: &[u8]) -> bool {
+    label.len() == 32 && label.iter().all(|b| (b'A'..=b'P').contains(b))
 }
 
 fn known_class(class: u16) -> bool {

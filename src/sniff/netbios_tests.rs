@@ -1,14 +1,13 @@
 //! NBNS detector tests: a query sent by nmblookup and an RFC 1002 answer.
-//!
-//! These fixtures are `.raw`, not `.bin`: the DNS detector (not ours) also
-//! accepts NBNS packets, which the shared matrix would flag; see the report.
+//! The DNS detector rules out NetBIOS-encoded names, so these fixtures
+//! also run in the shared matrix.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use super::*;
 use crate::sniff::Transport;
 
-const QUERY: &[u8] = include_bytes!("testdata/udp/nbns/nmblookup.client.raw");
-const ANSWER: &[u8] = include_bytes!("testdata/udp/nbns/rfc1002.server.raw");
+const QUERY: &[u8] = include_bytes!("testdata/udp/nbns/nmblookup.client.bin");
+const ANSWER: &[u8] = include_bytes!("testdata/udp/nbns/rfc1002.server.bin");
 const DNS_QUERY: &[u8] = include_bytes!("testdata/udp/dns/dig.client.bin");
 const DNS_ANSWER: &[u8] = include_bytes!("testdata/udp/dns/dnsmasq.server.bin");
 

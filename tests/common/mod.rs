@@ -1,20 +1,20 @@
 //! Shared setup for the namespace integration tests. They need root (CI
 //! runs as root) and the tools `.ci/run` installs.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+#![allow(dead_code, missing_docs)]
 
 use portcullis::lab::{demo, Lab};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The binary under test.
-pub fn exe() -> PathBuf {
+pub(crate) fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_portcullis"))
 }
 
 /// A lab with every server running. Panics with the reason if the machine
 /// cannot host one (not root, tools missing): these tests must not pass by
 /// skipping.
-pub fn lab(tag: &str) -> Lab {
+pub(crate) fn lab(tag: &str) -> Lab {
     let missing = portcullis::lab::missing_tools();
     assert!(
         missing.is_empty(),
@@ -26,12 +26,12 @@ pub fn lab(tag: &str) -> Lab {
 }
 
 /// Starts portcullis in the gateway with extra arguments; the events path.
-pub fn enforce(lab: &mut Lab, extra: &[&str]) -> PathBuf {
+pub(crate) fn enforce(lab: &mut Lab, extra: &[&str]) -> PathBuf {
     demo::start_portcullis(lab, &exe(), extra).expect("starting portcullis")
 }
 
 /// The event lines written so far.
-pub fn events(path: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn events(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -40,7 +40,7 @@ pub fn events(path: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Waits up to 3 s for an event matching `pred`.
-pub fn wait_event(
+pub(crate) fn wait_event(
     path: &Path,
     pred: impl Fn(&serde_json::Value) -> bool,
 ) -> Option<serde_json::Value> {
@@ -55,7 +55,7 @@ pub fn wait_event(
 
 /// Packets ever queued on queue 0 in the gateway (id_sequence of
 /// /proc/net/netfilter/nfnetlink_queue, which is per network namespace).
-pub fn queued_total(lab: &Lab) -> u64 {
+pub(crate) fn queued_total(lab: &Lab) -> u64 {
     let o = lab
         .run(&lab.gw, &["cat", "/proc/net/netfilter/nfnetlink_queue"])
         .unwrap();
@@ -68,7 +68,7 @@ pub fn queued_total(lab: &Lab) -> u64 {
 }
 
 /// All iptables and ip6tables rules in the gateway, as text.
-pub fn gw_rules(lab: &Lab) -> String {
+pub(crate) fn gw_rules(lab: &Lab) -> String {
     let mut s = String::new();
     for tool in ["iptables-save", "ip6tables-save"] {
         let o = lab.run(&lab.gw, &[tool]).unwrap();
