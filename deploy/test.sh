@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test suite: formatting, lints, unit tests, and the end-to-end tests in
+# network namespaces (root needed). CI runs exactly this after setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --release -- --test-threads=2
