@@ -12,7 +12,7 @@
 //! flow seen from one side) matches only on commands no other protocol
 //! sends first: `EHLO`/`HELO`, `CAPA`/`STLS`/`APOP`, `<tag> CAPABILITY`...
 
-use super::cursor::{first_line, prefix_ci};
+use super::cursor::prefix_ci;
 use super::{Detector, Input, Meta, Proto, Sniff};
 
 /// SMTP, POP3 and IMAP.
@@ -46,25 +46,26 @@ const MAX_GREETING: usize = 4096;
 /// The first line of `buf`, once complete (or all of `buf` when no more
 /// bytes come). `NotThis` when it holds control bytes or runs too long.
 pub(super) fn text_line(buf: &[u8], complete: bool) -> Sniff<&[u8]> {
-    let line = match first_line(buf, MAX_LINE) {
-        Ok(Some(line)) => line,
-        Ok(None) => {
-            let body = buf.strip_suffix(b"\r").unwrap_or(buf);
-            if !printable(body) {
-                return Sniff::NotThis;
+    // One pass that stops at the first byte that cannot be text, so binary
+    // and encrypted bytes are ruled out after a byte or two.
+    for (i, &c) in buf.iter().enumerate().take(MAX_LINE) {
+        match c {
+            b'\n' => {
+                let line = buf.get(..i).unwrap_or_default();
+                return Sniff::Match(line.strip_suffix(b"\r").unwrap_or(line));
             }
-            return if complete && !buf.is_empty() {
-                Sniff::Match(body)
-            } else {
-                Sniff::NeedMore
-            };
+            b'\r' if matches!(buf.get(i + 1), None | Some(b'\n')) => {}
+            b'\t' => {}
+            c if c >= 0x20 && c != 0x7f => {}
+            _ => return Sniff::NotThis,
         }
-        Err(()) => return Sniff::NotThis,
-    };
-    if printable(line) {
-        Sniff::Match(line)
-    } else {
+    }
+    if buf.len() >= MAX_LINE {
         Sniff::NotThis
+    } else if complete && !buf.is_empty() {
+        Sniff::Match(buf.strip_suffix(b"\r").unwrap_or(buf))
+    } else {
+        Sniff::NeedMore
     }
 }
 
