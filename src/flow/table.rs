@@ -329,7 +329,7 @@ impl Table {
             if tcp && pkt.payload.is_empty() && !syn {
                 return Ingest::Pass;
             }
-            self.create(key, src, dst, pkt, side, now, out);
+            self.create(key, pkt, side, now, out);
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return Ingest::Pass;
@@ -430,8 +430,6 @@ impl Table {
     fn create(
         &mut self,
         key: FlowKey,
-        src: Endpoint,
-        dst: Endpoint,
         pkt: &Packet<'_>,
         side: Side,
         now: u64,
@@ -442,6 +440,14 @@ impl Table {
                 break;
             }
         }
+        let src = Endpoint {
+            ip: pkt.src,
+            port: pkt.sport,
+        };
+        let dst = Endpoint {
+            ip: pkt.dst,
+            port: pkt.dport,
+        };
         let tcp = pkt.transport == Transport::Tcp;
         let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
         let syn_ack =
