@@ -78,14 +78,18 @@ setup() {
     conntrack) nsx $G iptables -A FORWARD -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT ;;
     portcullis|portcullis-handshake-queued)
       local hs=syn; [ $1 = portcullis-handshake-queued ] && hs=all
-      nsx $G "$PC" run --handshake $hs --events $OUT/events-$1.jsonl >$OUT/$1.log 2>&1 & ENF_PID=$!
+      # ip netns exec execs: $! is portcullis itself.
+      ip netns exec $G "$PC" run --handshake $hs --events $OUT/events-$1.jsonl >$OUT/$1.log 2>&1 & ENF_PID=$!
       for _ in $(seq 100); do grep -q "enforcing on" $OUT/$1.log && break; sleep 0.1; done ;;
     suricata-all|suricata-bypass)
       suricata_setup $1 ;;
   esac
 }
 teardown() {
-  if [ -n "$ENF_PID" ]; then kill -TERM $ENF_PID; wait $ENF_PID 2>/dev/null || true; fi
+  if [ -n "$ENF_PID" ]; then
+    kill -TERM $ENF_PID; wait $ENF_PID 2>/dev/null || true
+    grep -h "counters:" $OUT/$CFG.log 2>/dev/null | tail -1 >> $OUT/counters.txt || true
+  fi
   nsx $G iptables -F FORWARD; nsx $G iptables -t mangle -F 2>/dev/null || true
   nsx $G conntrack -F >/dev/null 2>&1 || true
 }
@@ -97,7 +101,7 @@ drop ssh any any -> any !22 (msg:"ssh off 22"; flow:established,to_server; sid:3
 R
   local extra=""
   [ $1 = suricata-bypass ] && extra="--set stream.bypass=yes"
-  nsx $G "$SURICATA" -q 0 -S $OUT/suricata.rules --runmode workers -l $OUT \
+  ip netns exec $G "$SURICATA" -q 0 -S $OUT/suricata.rules --runmode workers -l $OUT \
      --set nfq.mode=accept --set nfq.batchcount=20 $extra >$OUT/$1.log 2>&1 & ENF_PID=$!
   sleep 4
   nsx $G iptables -A FORWARD -j NFQUEUE --queue-num 0
@@ -136,6 +140,7 @@ RES=$OUT/results.txt; : > $RES
 HZ=$(getconf CLK_TCK)
 for round in $(seq $ROUNDS); do
   for cfg in $CONFIGS; do
+    CFG=$cfg
     setup $cfg
     t0=$(cpu_ticks)
     b1=$(nsx $C iperf3 -c 198.18.2.2 -t $SECS -P 1 -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
@@ -158,8 +163,15 @@ import sys, re, statistics as st
 rows = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    cfg = f[1]
-    kv = dict(re.findall(r'([a-z0-9_]+)=([0-9.]+)', line.replace("closed:", "").replace("open:", "o_")))
+    cfg, kv = f[1], {}
+    for field in f[2:]:
+        pre = ""
+        if field.startswith("closed:"):
+            field = field[7:]
+        elif field.startswith("open:"):
+            field, pre = field[5:], "o_"
+        for k, v in re.findall(r'([a-z0-9_]+)=([0-9.]+)', field):
+            kv[pre + k] = v
     d = rows.setdefault(cfg, {})
     for k in ("bulk1", "bulk4", "rate", "p50_us", "p99_us", "o_p50_us", "o_p99_us", "o_errors", "errors", "cpu_us_per_conn", "hwm_kib"):
         if k in kv: d.setdefault(k, []).append(float(kv[k]))
@@ -179,4 +191,4 @@ for c, m in med.items():
     chk = ", ".join(leaks.get(c, [])) or "all pass"
     print(f"| {c} | {r('bulk1'):.2f}x ({m['bulk1']/1e9:.1f} Gb/s) | {r('bulk4'):.2f}x | {r('rate'):.2f}x ({m['rate']:.0f}/s) | {m['o_p50_us']:.0f} / {m['o_p99_us']:.0f} us | {cpu} | {rss} | {chk} |")
 PY
-echo "raw results: $RES"
+echo "raw results: $RES; exit counters: $OUT/counters.txt"

@@ -315,13 +315,19 @@ impl Table {
             port: pkt.dport,
         };
         let key = FlowKey::new(pkt.transport, src, dst);
-        if let Some(&(mark, at)) = self.decided.get(&key) {
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
+        // An opening SYN starts a new connection, even on the 5-tuple of
+        // one decided moments ago (port reuse): it must not inherit that
+        // decision, or a reconnect would skip inspection.
+        let opening = syn && pkt.flags & tcp_flags::ACK == 0;
+        if opening {
+            self.decided.remove(&key);
+        } else if let Some(&(mark, at)) = self.decided.get(&key) {
             if now.saturating_sub(at) <= self.bounds.decided_ttl_ms {
                 return Ingest::Decided(mark);
             }
         }
-        let tcp = pkt.transport == Transport::Tcp;
-        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
         let ack = pkt.flags & tcp_flags::ACK != 0;
         let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
 
