@@ -47,6 +47,11 @@ pub struct RunOptions {
     pub bounds: Bounds,
     /// Kernel queue length per queue.
     pub queue_len: u32,
+    /// CPUs to pin workers to (worker i to the i-th, cycling); none: no pinning.
+    pub cpus: Vec<usize>,
+    /// Let TCP segments without payload (except the opening SYN) pass in
+    /// the kernel instead of queueing them.
+    pub handshake_in_kernel: bool,
 }
 
 fn log(msg: &str) {
@@ -118,6 +123,13 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             },
             bounds: opts.bounds,
             log_all: opts.log_all,
+            cpu: (!opts.cpus.is_empty())
+                .then(|| {
+                    opts.cpus
+                        .get(usize::from(num - lo) % opts.cpus.len())
+                        .copied()
+                })
+                .flatten(),
         };
         let (p, c, e, s, tx) = (
             Arc::clone(&policy),
@@ -158,6 +170,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         queue_hi: hi,
         bypass: opts.fail == FailMode::Open,
         hook: opts.hook,
+        handshake_in_kernel: opts.handshake_in_kernel,
     };
     if let Err(e) = backend.install(&rule_cfg) {
         stop.store(true, Ordering::Relaxed);
@@ -184,6 +197,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             break;
         }
     }
+    // The kernel's own counts, read while our queues and rules still exist.
+    kernel_counters(&counters, backend.as_ref(), lo, hi);
     log("stopping: removing rules");
     let removed = backend.remove();
     stop.store(true, Ordering::Relaxed);
@@ -202,6 +217,25 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     log(&format!("counters: {}", summary.join(" ")));
     removed?;
     Ok(())
+}
+
+/// Copies the kernel's queue counters and the fail-open pass count into
+/// `counters`; a failure to read them is logged, never fatal.
+fn kernel_counters(counters: &Counters, backend: &dyn rules::RuleBackend, lo: u16, hi: u16) {
+    match crate::datapath::counters::kernel_queues(lo, hi) {
+        Ok(qs) => {
+            let (qd, ud) = qs.iter().fold((0, 0), |(a, b), q| {
+                (a + q.queue_dropped, b + q.user_dropped)
+            });
+            counters.kernel_queue_dropped.store(qd, Ordering::Relaxed);
+            counters.kernel_user_dropped.store(ud, Ordering::Relaxed);
+        }
+        Err(e) => log(&format!("reading the kernel's queue counters: {e}")),
+    }
+    match backend.unseen() {
+        Ok(n) => counters.failopen_passed.store(n, Ordering::Relaxed),
+        Err(e) => log(&format!("reading the fail-open counter: {e}")),
+    }
 }
 
 /// Re-reads the policy file; a failure keeps the running policy.

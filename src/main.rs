@@ -22,6 +22,14 @@ enum Fail {
     Closed,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Handshake {
+    /// Only the opening SYN is queued.
+    Syn,
+    /// Every TCP segment of an undecided flow is queued.
+    All,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum HookArg {
     /// A router between zones (FORWARD).
@@ -64,6 +72,17 @@ enum Cmd {
         /// Kernel queue length per queue.
         #[arg(long, default_value_t = 4096)]
         queue_len: u32,
+        /// Sample bytes held by all pending flows of a queue together; the
+        /// oldest flows are evicted beyond it.
+        #[arg(long, default_value_t = 64 << 20)]
+        max_held_bytes: usize,
+        /// Pin worker i to the i-th CPU of this list ("0,2-3"), cycling.
+        #[arg(long, value_parser = parse_cpus)]
+        cpu_affinity: Option<CpuList>,
+        /// Which TCP segments without payload reach userspace: "syn" (only
+        /// the opening SYN; the rest pass in the kernel) or "all".
+        #[arg(long, value_enum, default_value = "syn")]
+        handshake: Handshake,
     },
     /// Parse and compile a policy file; exit 0 if it is valid.
     Check {
@@ -79,6 +98,14 @@ enum Cmd {
         #[arg(long)]
         events: Option<PathBuf>,
     },
+}
+
+/// A CPU list argument.
+#[derive(Clone, Debug)]
+struct CpuList(Vec<usize>);
+
+fn parse_cpus(s: &str) -> Result<CpuList, String> {
+    portcullis::datapath::affinity::parse_cpu_list(s).map(CpuList)
 }
 
 fn parse_queues(s: &str) -> Result<(u16, u16), String> {
@@ -115,6 +142,9 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             hold_ms,
             max_flows,
             queue_len,
+            max_held_bytes,
+            cpu_affinity,
+            handshake,
         } => {
             let opts = RunOptions {
                 policy,
@@ -133,9 +163,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     max_packets: hold_packets,
                     max_hold_ms: hold_ms,
                     max_flows,
+                    max_total_bytes: max_held_bytes,
                     ..Bounds::default()
                 },
                 queue_len,
+                cpus: cpu_affinity.map(|c| c.0).unwrap_or_default(),
+                handshake_in_kernel: handshake == Handshake::Syn,
             };
             daemon::run(opts)?;
             Ok(ExitCode::SUCCESS)

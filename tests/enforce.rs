@@ -137,7 +137,12 @@ fn sigterm_removes_every_rule_and_restart_after_a_crash_does_not_duplicate() {
         .lines()
         .filter(|l| l.contains("-j PORTCULLIS"))
         .count();
-    assert_eq!(jumps, 2, "one FORWARD jump per family expected:\n{rules}");
+    // One FORWARD jump per family in the filter table, and one in the
+    // security table (the fail-open counter).
+    assert_eq!(
+        jumps, 4,
+        "one FORWARD jump per family and table expected:\n{rules}"
+    );
     assert!(probe(&lab, Probe::Http(SERVER4, 80)).unwrap().passed());
     // SIGTERM: clean exit, nothing left.
     assert!(lab.signal("portcullis", 15));

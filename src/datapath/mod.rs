@@ -9,6 +9,7 @@
 //! silently ignored without it) nor batch verdicts (which cover every
 //! earlier packet id, impossible while earlier packets are held).
 
+pub mod affinity;
 pub mod counters;
 pub mod nfqueue;
 pub mod worker;

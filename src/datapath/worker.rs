@@ -5,13 +5,15 @@
 //! the loop goes on; every held packet gets a verdict (decided, bound hit,
 //! evicted, or drained at shutdown).
 
-use super::counters::{inc, Counters};
+use super::counters::{add, inc, Counters};
 use super::nfqueue::{verdict, NfQueue, QueueConfig, QueuedPacket, Verdicts};
 use crate::events::{rfc3339, text, EventSink, FlowEvent};
-use crate::flow::{Bounds, Finished, Held, Ingest, Table};
+use crate::flow::{Bounds, Finished, Held, Ingest, Side, Table, TableStats};
 use crate::packet;
 use crate::policy::{Action, Decision, Facts, Policy, Subject};
-use crate::rules::{MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS, MARK_REJECT};
+use crate::rules::{
+    MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS, MARK_QUEUED, MARK_QUEUED_REPLY, MARK_REJECT,
+};
 use crate::sniff::{Classification, Verdict};
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +29,8 @@ pub struct WorkerConfig {
     pub bounds: Bounds,
     /// Emit an event for every decision, not only non-allow ones.
     pub log_all: bool,
+    /// Pin the worker to this CPU.
+    pub cpu: Option<usize>,
 }
 
 /// The mark bits for an action.
@@ -58,6 +62,15 @@ pub fn run_worker(
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) -> std::io::Result<()> {
+    if let Some(cpu) = cfg.cpu {
+        if let Err(e) = super::affinity::pin_current_thread(cpu) {
+            let _ = ready.send(Err(std::io::Error::other(format!(
+                "pinning queue {} to CPU {cpu}: {e}",
+                cfg.queue.num
+            ))));
+            return Err(e);
+        }
+    }
     let mut q = match NfQueue::open(cfg.queue) {
         Ok(q) => {
             let _ = ready.send(Ok(()));
@@ -70,7 +83,9 @@ pub fn run_worker(
         }
     };
     let mut table = Table::new(cfg.bounds);
+    table.reserve(4096);
     let mut out: Vec<Finished> = Vec::with_capacity(64);
+    let mut seen = TableStats::default();
     let start = Instant::now();
     let ctx = Ctx {
         policy: &policy,
@@ -102,6 +117,13 @@ pub fn run_worker(
         if q.flush().is_err() {
             inc(&counters.verdict_errors);
         }
+        let st = table.stats();
+        add(&counters.evictions, st.evicted - seen.evicted);
+        add(
+            &counters.evictions_bytes,
+            st.evicted_bytes - seen.evicted_bytes,
+        );
+        seen = st;
     }
     // Shutdown: every held packet still gets a verdict.
     table.drain(&mut out);
@@ -136,8 +158,15 @@ fn on_packet(
             return;
         }
     };
-    match table.ingest(
+    // The rules mark each queued packet with its conntrack direction.
+    let side = match p.mark & MARK_MASK {
+        MARK_QUEUED => Side::Initiator,
+        MARK_QUEUED_REPLY => Side::Responder,
+        _ => Side::Unknown,
+    };
+    match table.ingest_from(
         &pkt,
+        side,
         Held {
             id: p.id,
             mark: p.mark,
@@ -196,6 +225,7 @@ fn settle(
             ctx.events
                 .emit(event(&policy, &f, &facts, &d, class, encrypted));
         }
+        table.recycle(f);
     }
 }
 

@@ -12,4 +12,4 @@ pub mod reassembly;
 pub mod table;
 
 pub use key::{Endpoint, FlowKey};
-pub use table::{Bounds, Finished, Held, Ingest, Reason, Table, TableStats};
+pub use table::{Bounds, Finished, Held, Ingest, Reason, Side, Table, TableStats};

@@ -32,6 +32,19 @@ impl Stream {
         }
     }
 
+    /// Empties the stream, keeping its buffers' capacity for reuse.
+    pub fn reset(&mut self) {
+        self.base = None;
+        self.buf.clear();
+        self.ranges.clear();
+    }
+
+    /// Bytes of buffer this stream spans (its memory, to within the
+    /// allocator's rounding).
+    pub fn footprint(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Whether the base sequence number is known.
     pub fn has_base(&self) -> bool {
         self.base.is_some()

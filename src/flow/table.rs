@@ -33,6 +33,9 @@ pub struct Bounds {
     pub decided_cache: usize,
     /// How long a decided flow is remembered.
     pub decided_ttl_ms: u64,
+    /// Sample bytes held by all pending flows together; beyond it the
+    /// oldest flows are evicted (decided on what they have).
+    pub max_total_bytes: usize,
 }
 
 impl Default for Bounds {
@@ -45,6 +48,7 @@ impl Default for Bounds {
             idle_ms: 120_000,
             decided_cache: 8192,
             decided_ttl_ms: 10_000,
+            max_total_bytes: 64 << 20,
         }
     }
 }
@@ -170,7 +174,23 @@ pub struct TableStats {
     pub idled: u64,
     /// Flows created from a payload packet with no handshake seen.
     pub midstream: u64,
+    /// Flows evicted because the byte budget of all flows was spent.
+    pub evicted_bytes: u64,
 }
+
+/// Which side sent a packet, when the caller knows (from conntrack).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Not known: the table infers it from the handshake or the ports.
+    Unknown,
+    /// The flow's initiator.
+    Initiator,
+    /// The flow's responder.
+    Responder,
+}
+
+/// Recycled flow buffers kept for reuse (bounds the idle memory they pin).
+const SPARE_MAX: usize = 256;
 
 /// The pending-flow table.
 #[derive(Debug)]
@@ -185,6 +205,11 @@ pub struct Table {
     decided_order: VecDeque<(FlowKey, u64)>,
     next_gen: u64,
     stats: TableStats,
+    /// Sample bytes of all pending flows.
+    bytes: usize,
+    /// Buffers of finished flows, for the next flows (no allocation per
+    /// flow in steady state).
+    spare: Vec<(Vec<Held>, Stream, Stream)>,
 }
 
 impl Table {
@@ -205,6 +230,36 @@ impl Table {
             decided_order: VecDeque::new(),
             next_gen: 0,
             stats: TableStats::default(),
+            bytes: 0,
+            spare: Vec::with_capacity(SPARE_MAX),
+        }
+    }
+
+    /// Pre-sizes the table's maps and queues for `flows` flows, so that
+    /// the packet path does not grow them while the table fills up to it.
+    pub fn reserve(&mut self, flows: usize) {
+        let n = flows.min(self.bounds.max_flows);
+        self.flows.reserve(n);
+        self.order.reserve(n);
+        self.deadlines.reserve(n);
+        let d = self.bounds.decided_cache.min(n.max(1));
+        self.decided.reserve(d);
+        self.decided_order.reserve(d);
+    }
+
+    /// Sample bytes held by all pending flows.
+    pub fn held_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Gives a decided flow's buffers back for reuse.
+    pub fn recycle(&mut self, f: Finished) {
+        if self.spare.len() < SPARE_MAX {
+            let (mut held, mut c2s, mut s2c) = (f.held, f.c2s, f.s2c);
+            held.clear();
+            c2s.reset();
+            s2c.reset();
+            self.spare.push((held, c2s, s2c));
         }
     }
 
@@ -237,6 +292,20 @@ impl Table {
         now: u64,
         out: &mut Vec<Finished>,
     ) -> Ingest {
+        self.ingest_from(pkt, Side::Unknown, id, now, out)
+    }
+
+    /// [`Table::ingest`], with the sender's side when the caller knows it
+    /// (conntrack's direction): a flow first seen on a payload packet then
+    /// gets its initiator right whatever the ports.
+    pub fn ingest_from(
+        &mut self,
+        pkt: &Packet<'_>,
+        side: Side,
+        id: Held,
+        now: u64,
+        out: &mut Vec<Finished>,
+    ) -> Ingest {
         let src = Endpoint {
             ip: pkt.src,
             port: pkt.sport,
@@ -246,13 +315,19 @@ impl Table {
             port: pkt.dport,
         };
         let key = FlowKey::new(pkt.transport, src, dst);
-        if let Some(&(mark, at)) = self.decided.get(&key) {
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
+        // An opening SYN starts a new connection, even on the 5-tuple of
+        // one decided moments ago (port reuse): it must not inherit that
+        // decision, or a reconnect would skip inspection.
+        let opening = syn && pkt.flags & tcp_flags::ACK == 0;
+        if opening {
+            self.decided.remove(&key);
+        } else if let Some(&(mark, at)) = self.decided.get(&key) {
             if now.saturating_sub(at) <= self.bounds.decided_ttl_ms {
                 return Ingest::Decided(mark);
             }
         }
-        let tcp = pkt.transport == Transport::Tcp;
-        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
         let ack = pkt.flags & tcp_flags::ACK != 0;
         let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
 
@@ -260,7 +335,7 @@ impl Table {
             if tcp && pkt.payload.is_empty() && !syn {
                 return Ingest::Pass;
             }
-            self.create(key, src, dst, pkt, now, out);
+            self.create(key, pkt, side, now, out);
         }
         let Some(flow) = self.flows.get_mut(&key) else {
             return Ingest::Pass;
@@ -280,7 +355,7 @@ impl Table {
         if pkt.payload.is_empty() {
             if closing {
                 if flow.held.is_empty() {
-                    self.flows.remove(&key);
+                    self.finish(key, Reason::Closed, out);
                     return Ingest::Pass;
                 }
                 flow.held.push(id);
@@ -295,20 +370,34 @@ impl Table {
             self.deadlines
                 .push_back((now.saturating_add(self.bounds.max_hold_ms), key, flow.gen));
         }
-        let stream = if from_client {
-            &mut flow.c2s
+        let (stream, other) = if from_client {
+            (&mut flow.c2s, &mut flow.s2c)
         } else {
-            &mut flow.s2c
+            (&mut flow.s2c, &mut flow.c2s)
         };
+        // While a flow is undecided no payload crosses, so the peer has
+        // acknowledged none: this packet's ack is the other side's first
+        // sequence number (its SYN-ACK or SYN may not have been queued).
+        if tcp && ack && !other.has_base() {
+            other.set_base(pkt.ack);
+        }
+        let before = stream.footprint();
         match pkt.transport {
             Transport::Tcp => stream.add(pkt.seq, pkt.payload),
             // A UDP sample is the first datagram of each direction.
             Transport::Udp if stream.held_bytes() == 0 => stream.add(0, pkt.payload),
             Transport::Udp => {}
         }
+        self.bytes += stream.footprint().saturating_sub(before);
         let reason = self.judge(&key, closing);
         if let Some(reason) = reason {
             self.finish(key, reason, out);
+        }
+        while self.bytes > self.bounds.max_total_bytes {
+            if !self.evict_oldest(out) {
+                break;
+            }
+            self.stats.evicted_bytes += 1;
         }
         Ingest::Held
     }
@@ -347,9 +436,8 @@ impl Table {
     fn create(
         &mut self,
         key: FlowKey,
-        src: Endpoint,
-        dst: Endpoint,
         pkt: &Packet<'_>,
+        side: Side,
         now: u64,
         out: &mut Vec<Finished>,
     ) {
@@ -358,13 +446,25 @@ impl Table {
                 break;
             }
         }
+        let src = Endpoint {
+            ip: pkt.src,
+            port: pkt.sport,
+        };
+        let dst = Endpoint {
+            ip: pkt.dst,
+            port: pkt.dport,
+        };
         let tcp = pkt.transport == Transport::Tcp;
         let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
         let syn_ack =
             tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
         // The initiator: the SYN's sender; the SYN-ACK's receiver; for a
         // flow picked up mid-stream, the side on the ephemeral port.
-        let (client, server) = if syn_only || !tcp {
+        let (client, server) = if side == Side::Initiator {
+            (src, dst)
+        } else if side == Side::Responder {
+            (dst, src)
+        } else if syn_only || !tcp {
             (src, dst)
         } else if syn_ack || (pkt.sport < 1024 && pkt.dport >= 1024) {
             (dst, src)
@@ -374,6 +474,7 @@ impl Table {
         let midstream = tcp && !syn_only;
         self.next_gen += 1;
         let gen = self.next_gen;
+        let (held, c2s, s2c) = self.spare.pop().unwrap_or_default();
         self.flows.insert(
             key,
             Flow {
@@ -383,9 +484,9 @@ impl Table {
                 midstream,
                 first_held_ms: None,
                 last_seen_ms: now,
-                held: Vec::new(),
-                c2s: Stream::default(),
-                s2c: Stream::default(),
+                held,
+                c2s,
+                s2c,
             },
         );
         self.order.push_back((key, gen));
@@ -410,7 +511,18 @@ impl Table {
     /// Removes a flow; pushes it to `out` if it holds packets.
     fn finish(&mut self, key: FlowKey, reason: Reason, out: &mut Vec<Finished>) {
         if let Some(flow) = self.flows.remove(&key) {
-            if !flow.held.is_empty() {
+            self.bytes = self
+                .bytes
+                .saturating_sub(flow.c2s.footprint() + flow.s2c.footprint());
+            if flow.held.is_empty() {
+                if self.spare.len() < SPARE_MAX {
+                    let (mut held, mut c2s, mut s2c) = (flow.held, flow.c2s, flow.s2c);
+                    held.clear();
+                    c2s.reset();
+                    s2c.reset();
+                    self.spare.push((held, c2s, s2c));
+                }
+            } else {
                 out.push(Finished {
                     key,
                     client: flow.client,

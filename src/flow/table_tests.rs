@@ -208,3 +208,34 @@ fn fin_releases_held_packets_and_decided_flows_are_remembered() {
         Ingest::Decided(0x100)
     );
 }
+
+#[test]
+fn a_reconnect_on_a_decided_tuple_is_judged_again() {
+    let mut t = Table::new(Bounds::default());
+    let mut out = Vec::new();
+    handshake(&mut t, &mut out);
+    feed(&mut t, &tcp(true, 1000, ACK, CHROMIUM), 10, 1, &mut out);
+    let f = out.pop().unwrap();
+    t.remember(f.key, 0x0100_0000, 1);
+    // A packet of the decided flow already in the queue gets its mark...
+    assert_eq!(
+        feed(&mut t, &tcp(true, 1000, ACK, b"x"), 11, 2, &mut out),
+        Ingest::Decided(0x0100_0000)
+    );
+    // ...but a new SYN on the same ports (port reuse) starts a new flow
+    // whose payload is held and judged, not waved through.
+    assert_eq!(
+        feed(&mut t, &tcp(true, 7777, SYN, b""), 12, 3, &mut out),
+        Ingest::Pass
+    );
+    assert_eq!(
+        feed(
+            &mut t,
+            &tcp(true, 7778, ACK, b"GET / HTTP/1.1\r\n"),
+            13,
+            4,
+            &mut out
+        ),
+        Ingest::Held
+    );
+}

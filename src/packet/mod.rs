@@ -61,6 +61,8 @@ pub struct Packet<'a> {
     pub flags: u8,
     /// TCP sequence number (0 for UDP).
     pub seq: u32,
+    /// TCP acknowledgement number (0 for UDP, and meaningful only with ACK).
+    pub ack: u32,
     /// Transport payload.
     pub payload: &'a [u8],
 }
@@ -166,6 +168,7 @@ fn transport(src: IpAddr, dst: IpAddr, proto: u8, l4: &[u8]) -> Result<Packet<'_
                 return Err(PacketError::Truncated("TCP"));
             };
             let seq = be32_at(l4, 4).ok_or(PacketError::Truncated("TCP"))?;
+            let ack = be32_at(l4, 8).ok_or(PacketError::Truncated("TCP"))?;
             let off = (*l4.get(12).ok_or(PacketError::Truncated("TCP"))? >> 4) as usize * 4;
             let flags = *l4.get(13).ok_or(PacketError::Truncated("TCP"))?;
             if off < 20 {
@@ -180,6 +183,7 @@ fn transport(src: IpAddr, dst: IpAddr, proto: u8, l4: &[u8]) -> Result<Packet<'_
                 dport,
                 flags,
                 seq,
+                ack,
                 payload,
             })
         }
@@ -201,6 +205,7 @@ fn transport(src: IpAddr, dst: IpAddr, proto: u8, l4: &[u8]) -> Result<Packet<'_
                 dport,
                 flags: 0,
                 seq: 0,
+                ack: 0,
                 payload,
             })
         }

@@ -3,8 +3,8 @@
 //! family, so a failure installs nothing.
 
 use super::{
-    Hook, RuleBackend, RuleConfig, RulesError, CHAIN, MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS,
-    MARK_REJECT,
+    bpf, Hook, RuleBackend, RuleConfig, RulesError, CHAIN, MARK_ALLOW, MARK_DROP, MARK_MASK,
+    MARK_PASS, MARK_QUEUED, MARK_QUEUED_REPLY, MARK_REJECT,
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -24,6 +24,12 @@ impl Family {
         match self {
             Family::V4 => "iptables",
             Family::V6 => "ip6tables",
+        }
+    }
+    fn empty_segment(self) -> String {
+        match self {
+            Family::V4 => bpf::empty_segment_v4(),
+            Family::V6 => bpf::empty_segment_v6(),
         }
     }
     fn unreachable(self) -> &'static str {
@@ -81,9 +87,15 @@ fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
     };
     let bypass = if cfg.bypass { " --queue-bypass" } else { "" };
     let c = CHAIN;
+    // QUEUED and QUEUED_REPLY differ in one bit: this mask matches both.
+    let queued_any = format!(
+        "0x{MARK_QUEUED:08x}/0x{:08x}",
+        MARK_MASK & !(MARK_QUEUED ^ MARK_QUEUED_REPLY)
+    );
     let mut s = String::from("*filter\n");
     s += &format!(":{c} - [0:0]\n");
     s += &format!("-A {c} -m mark --mark {} -j RETURN\n", m(MARK_PASS));
+    s += &format!("-A {c} -m mark --mark {queued_any} -j MARK --set-xmark 0x0/0x{MARK_MASK:08x}\n");
     s += &format!("-A {c} -m mark ! --mark 0x0/0x{MARK_MASK:08x} -j CONNMARK --save-mark --nfmask 0x{MARK_MASK:08x} --ctmask 0x{MARK_MASK:08x}\n");
     s += &format!("-A {c} -m connmark --mark {} -j RETURN\n", m(MARK_ALLOW));
     s += &format!("-A {c} -m connmark --mark {} -j DROP\n", m(MARK_DROP));
@@ -96,9 +108,34 @@ fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
         m(MARK_REJECT),
         fam.unreachable()
     );
+    if cfg.handshake_in_kernel {
+        s += &format!(
+            "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
+            fam.empty_segment()
+        );
+    }
+    s += &format!(
+        "-A {c} -p tcp -j MARK --set-xmark {}\n-A {c} -p udp -j MARK --set-xmark {}\n",
+        m(MARK_QUEUED),
+        m(MARK_QUEUED)
+    );
+    s += &format!(
+        "-A {c} -m conntrack --ctdir REPLY -m mark --mark {} -j MARK --set-xmark {}\n",
+        m(MARK_QUEUED),
+        m(MARK_QUEUED_REPLY)
+    );
     for p in ["tcp", "udp"] {
         s += &format!("-A {c} -p {p} -j NFQUEUE {queue}{bypass}\n");
     }
+    for hook in hooks(cfg.hook) {
+        s += &format!("-I {hook} 1 -m comment --comment portcullis -j {c}\n");
+    }
+    s += "COMMIT\n";
+    // Runs after filter on the same hooks: a packet still marked QUEUED
+    // here was passed by the kernel without a verdict (fail-open).
+    s += "*security\n";
+    s += &format!(":{c} - [0:0]\n");
+    s += &format!("-A {c} -m mark --mark {queued_any} -j RETURN\n");
     for hook in hooks(cfg.hook) {
         s += &format!("-I {hook} 1 -m comment --comment portcullis -j {c}\n");
     }
@@ -122,6 +159,13 @@ impl Iptables {
     }
 
     fn remove_family(fam: Family) -> Result<(), RulesError> {
+        for table in TABLES {
+            Self::remove_table(fam, table)?;
+        }
+        Ok(())
+    }
+
+    fn remove_table(fam: Family, table: &str) -> Result<(), RulesError> {
         let tool = fam.tool();
         for hook in ["FORWARD", "OUTPUT", "INPUT"] {
             // Delete every jump to our chain (there may be several after a crash loop).
@@ -131,7 +175,7 @@ impl Iptables {
                     &[
                         "-w",
                         "-t",
-                        "filter",
+                        table,
                         "-D",
                         hook,
                         "-m",
@@ -149,12 +193,22 @@ impl Iptables {
                 }
             }
         }
-        let exists = run(tool, &["-w", "-t", "filter", "-S", CHAIN], None).is_ok();
+        let exists = run(tool, &["-w", "-t", table, "-S", CHAIN], None).is_ok();
         if exists {
-            run(tool, &["-w", "-t", "filter", "-F", CHAIN], None)?;
-            run(tool, &["-w", "-t", "filter", "-X", CHAIN], None)?;
+            run(tool, &["-w", "-t", table, "-F", CHAIN], None)?;
+            run(tool, &["-w", "-t", table, "-X", CHAIN], None)?;
         }
         Ok(())
+    }
+
+    /// Packets counted by the security-table rule of one family.
+    fn unseen_family(fam: Family) -> Result<u64, RulesError> {
+        let out = run(
+            fam.tool(),
+            &["-w", "-t", "security", "-L", CHAIN, "-v", "-x", "-n"],
+            None,
+        )?;
+        Ok(parse_unseen(&out))
     }
 }
 
@@ -183,13 +237,31 @@ impl RuleBackend for Iptables {
 
     fn installed(&self) -> Result<bool, RulesError> {
         for fam in [Family::V4, Family::V6] {
-            let dump = run(&format!("{}-save", fam.tool()), &["-t", "filter"], None)?;
-            if dump.contains(CHAIN) {
-                return Ok(true);
+            for table in TABLES {
+                let dump = run(&format!("{}-save", fam.tool()), &["-t", table], None)?;
+                if dump.contains(CHAIN) {
+                    return Ok(true);
+                }
             }
         }
         Ok(false)
     }
+
+    fn unseen(&self) -> Result<u64, RulesError> {
+        Ok(Self::unseen_family(Family::V4)? + Self::unseen_family(Family::V6)?)
+    }
+}
+
+/// The tables portcullis puts a chain in.
+const TABLES: [&str; 2] = ["filter", "security"];
+
+/// The packet count of the RETURN rule in `iptables -L CHAIN -v -x -n`.
+fn parse_unseen(listing: &str) -> u64 {
+    listing
+        .lines()
+        .filter(|l| l.contains("RETURN"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 #[cfg(test)]
@@ -203,6 +275,7 @@ mod tests {
             queue_hi: 1,
             bypass: true,
             hook: Hook::Forward,
+            handshake_in_kernel: true,
         };
         let v4 = ruleset(&cfg, Family::V4);
         assert!(v4.contains("-j NFQUEUE --queue-balance 0:1 --queue-bypass"));
@@ -212,6 +285,7 @@ mod tests {
             &RuleConfig {
                 bypass: false,
                 queue_hi: 0,
+                handshake_in_kernel: false,
                 ..cfg
             },
             Family::V6,
@@ -222,5 +296,19 @@ mod tests {
         let save = v4.find("--save-mark").unwrap_or(usize::MAX);
         let queue = v4.find("NFQUEUE").unwrap_or(0);
         assert!(save < queue);
+        // Empty segments pass before the queue; the direction mark is set
+        // right before it; the security table counts fail-open passes.
+        let bpf = v4.find("-m bpf").unwrap_or(usize::MAX);
+        let dir = v4.find("--ctdir REPLY").unwrap_or(usize::MAX);
+        assert!(save < bpf && bpf < dir && dir < queue);
+        assert!(v4.contains("*security\n"));
+        assert!(!v6.contains("-m bpf"));
+    }
+
+    #[test]
+    fn unseen_counter_listing() {
+        let l = "Chain PORTCULLIS (1 references)\n    pkts      bytes target     prot opt in     out     source               destination\n      17     1234 RETURN     0    --  *      *       0.0.0.0/0            0.0.0.0/0            mark match 0x4000000/0xe000000\n";
+        assert_eq!(parse_unseen(l), 17);
+        assert_eq!(parse_unseen("Chain PORTCULLIS (0 references)\n"), 0);
     }
 }

@@ -5,17 +5,27 @@
 //!
 //! ```text
 //! mark == PASS                 -> RETURN   (undecided packet without payload, passed once)
+//! mark == QUEUED*              -> clear it (a stale "was queued" mark, host mode loopback)
 //! mark != 0 (our bits)         -> CONNMARK --save-mark  (a verdict coming back via NF_REPEAT)
 //! connmark == ALLOW            -> RETURN   (decided: the kernel carries it, no userspace)
 //! connmark == DROP             -> DROP
 //! connmark == REJECT           -> REJECT (tcp-reset / icmp port unreachable)
+//! tcp, no payload, not a SYN   -> RETURN   (bpf; unless --handshake queue)
+//! mark = QUEUED or QUEUED_REPLY (conntrack direction)
 //! tcp, udp                     -> NFQUEUE --queue-balance A:B [--queue-bypass]
 //! ```
+//!
+//! A second chain of the same name in the `security` table (which runs
+//! after `filter` on the same hooks) counts packets that still carry a
+//! QUEUED mark: they left the queue without a verdict from portcullis, i.e.
+//! the kernel passed them fail-open (queue full, or nobody bound). The
+//! kernel keeps no counter of its own for those.
 //!
 //! RETURN (not ACCEPT) hands allowed packets back to the operator's own
 //! rules. The mark bits are confined to [`MARK_MASK`] so other software's
 //! marks survive.
 
+pub mod bpf;
 pub mod iptables;
 
 use std::fmt;
@@ -30,6 +40,11 @@ pub const MARK_DROP: u32 = 0x0200_0000;
 pub const MARK_REJECT: u32 = 0x0300_0000;
 /// Undecided packet passed once (never saved to the connmark).
 pub const MARK_PASS: u32 = 0x0f00_0000;
+/// Set on a packet as it is queued: it travels in the flow's original
+/// direction (the initiator sent it). Replaced by every verdict.
+pub const MARK_QUEUED: u32 = 0x0400_0000;
+/// Set on a packet as it is queued: it travels in the reply direction.
+pub const MARK_QUEUED_REPLY: u32 = 0x0500_0000;
 /// Name of portcullis's chains.
 pub const CHAIN: &str = "PORTCULLIS";
 
@@ -53,6 +68,9 @@ pub struct RuleConfig {
     pub bypass: bool,
     /// Which hooks to attach to.
     pub hook: Hook,
+    /// Let TCP segments without payload (other than the opening SYN) pass
+    /// in the kernel instead of queueing them.
+    pub handshake_in_kernel: bool,
 }
 
 /// Why installing or removing rules failed.
@@ -89,6 +107,9 @@ pub trait RuleBackend: fmt::Debug {
     fn remove(&self) -> Result<(), RulesError>;
     /// Whether any portcullis rule is installed.
     fn installed(&self) -> Result<bool, RulesError>;
+    /// Packets the kernel let through fail-open (queue full or nobody
+    /// bound) since the rules were installed, both families.
+    fn unseen(&self) -> Result<u64, RulesError>;
 }
 
 /// Picks the backend that can queue packets on this kernel: native nft
