@@ -12,6 +12,7 @@
 
 pub mod analyse;
 pub mod catalogue;
+pub mod check;
 pub mod compile;
 pub(crate) mod index;
 pub mod model;

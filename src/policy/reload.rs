@@ -134,7 +134,8 @@ pub enum ReloadError {
     State(#[from] StateError),
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -430,3 +431,7 @@ fn policy_event(
         reason,
     }
 }
+
+#[cfg(test)]
+#[path = "reload_tests.rs"]
+mod tests;

@@ -1,7 +1,7 @@
 //! Policy signatures in minisign format.
 //!
 //! Verification uses the `minisign-verify` crate (Ed25519, prehashed and
-//! classic signatures; legacy signatures are refused). Keys and signatures
+//! classic "legacy" ones, `minisign -l`, which sign the whole file). Keys and signatures
 //! are the standard `minisign` tool's files, so `minisign -S` signs
 //! policies portcullis verifies and `minisign -V` verifies what
 //! `portcullis sign` writes. `keygen` and `sign` use the `minisign` crate.
@@ -203,7 +203,7 @@ pub fn verify<'k>(
                 .join(", "),
         })?;
     key.key
-        .verify(data, &sig, false)
+        .verify(data, &sig, true)
         .map_err(|_| SignError::Mismatch {
             path: sig_name.to_string(),
         })?;
