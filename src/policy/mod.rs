@@ -88,3 +88,7 @@ pub fn builtin() -> Policy {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod index_tests;
