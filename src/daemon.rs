@@ -260,6 +260,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.join();
     }
+    // The reloader holds a sender of the event channel: drop it too, or
+    // the writer never sees the channel close.
+    drop(reloader);
     drop(events);
     if let Some(h) = writer {
         let _ = h.join();

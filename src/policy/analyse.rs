@@ -167,7 +167,9 @@ fn never(r: &CRule, c: &Cover) -> Option<&'static str> {
         });
     }
     let fam = |l: &[Cidr], v6: bool| l.is_empty() || l.iter().any(|c| c.addr.is_ipv6() == v6);
-    if !(fam(&r.src, false) && fam(&r.dst, false)) && !(fam(&r.src, true) && fam(&r.dst, true)) {
+    let v4 = fam(&r.src, false) && fam(&r.dst, false);
+    let v6 = fam(&r.src, true) && fam(&r.dst, true);
+    if !v4 && !v6 {
         return Some("its `src` and `dst` networks are of different address families");
     }
     None

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-/// Largest policy file accepted.
-pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// Largest policy file accepted (a 10,000-rule policy is about 1.5 MB).
+pub const MAX_POLICY_BYTES: usize = 8 << 20;
 /// Most rules in one policy.
 pub const MAX_RULES: usize = 100_000;
 

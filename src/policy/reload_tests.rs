@@ -205,7 +205,7 @@ fn hostile_policies_are_refused_and_change_nothing() {
         ),
         (
             "NUL byte",
-            p6("").replace("tls-443", "tls\0443").into(),
+            p6("").replace("tls-443", "tls\u{0}x443").into(),
             Sig::By("a"),
             "policy.toml:".into(),
         ),
