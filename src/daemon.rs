@@ -4,7 +4,8 @@
 //! never starts enforcement half-way); the queues are bound before the
 //! rules that feed them are installed; on SIGINT/SIGTERM the rules are
 //! removed first, then the workers drain and give every held packet a
-//! verdict.
+//! verdict. A policy file comes in through `policy::reload::Reloader` (signature,
+//! rollback state), at start and on SIGHUP or a replaced file.
 
 use crate::datapath::nfqueue::QueueConfig;
 use crate::datapath::{run_worker, Counters, WorkerConfig};
