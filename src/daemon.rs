@@ -4,12 +4,16 @@
 //! never starts enforcement half-way); the queues are bound before the
 //! rules that feed them are installed; on SIGINT/SIGTERM the rules are
 //! removed first, then the workers drain and give every held packet a
-//! verdict.
+//! verdict. A policy file comes in through `policy::reload::Reloader` (signature,
+//! rollback state), at start and on SIGHUP or a replaced file.
 
 use crate::datapath::nfqueue::QueueConfig;
 use crate::datapath::{run_worker, Counters, WorkerConfig};
 use crate::events::EventSink;
 use crate::flow::Bounds;
+use crate::policy::reload::{ReloadConfig, Reloader, Trigger};
+use crate::policy::sign::TrustedKey;
+use crate::policy::watch::Watcher;
 use crate::policy::{self, Policy};
 use crate::rules::{self, Hook, RuleConfig};
 use arc_swap::ArcSwap;
@@ -52,6 +56,14 @@ pub struct RunOptions {
     /// Let TCP segments without payload (except the opening SYN) pass in
     /// the kernel instead of queueing them.
     pub handshake_in_kernel: bool,
+    /// Public keys trusted to sign policies; any makes signatures mandatory.
+    pub trusted_keys: Vec<PathBuf>,
+    /// Rollback state file.
+    pub state_file: PathBuf,
+    /// Accept a policy version lower than the last accepted one.
+    pub allow_downgrade: bool,
+    /// Reload when the policy file or its signature is replaced.
+    pub watch: bool,
 }
 
 fn log(msg: &str) {
@@ -69,16 +81,63 @@ pub fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
     }
 }
 
+/// Loads the starting policy through the reload path (a file) or the
+/// built-in one; `None` reloader for the built-in policy.
+fn start_policy(
+    opts: &RunOptions,
+    events: &EventSink,
+) -> anyhow::Result<(Arc<ArcSwap<Policy>>, Option<Reloader>)> {
+    let trusted = opts
+        .trusted_keys
+        .iter()
+        .map(|p| TrustedKey::from_file(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(path) = &opts.policy else {
+        if !trusted.is_empty() {
+            anyhow::bail!("--trusted-key needs --policy: the built-in policy is not signed");
+        }
+        let pol = load_policy(None)?;
+        return Ok((Arc::new(ArcSwap::from_pointee(pol)), None));
+    };
+    let cfg = ReloadConfig {
+        policy: path.clone(),
+        trusted,
+        state: Some(opts.state_file.clone()),
+        allow_downgrade: opts.allow_downgrade,
+        refuse_redirect: true,
+        ifindex: policy::system_ifindex,
+    };
+    let r = Reloader::start(cfg, events.clone())?;
+    Ok((r.current(), Some(r)))
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub fn run(opts: RunOptions) -> anyhow::Result<()> {
-    let pol = load_policy(opts.policy.as_ref())?;
-    log(&format!(
-        "policy version {} loaded ({} rules, {:?} mode)",
-        pol.version,
-        pol.rule_count(),
-        pol.mode
-    ));
-    let policy = Arc::new(ArcSwap::from_pointee(pol));
+    let (events, writer) = open_events(opts.events.as_ref())?;
+    let (policy, reloader) = match start_policy(&opts, &events) {
+        Ok(p) => p,
+        Err(e) => {
+            drop(events);
+            if let Some(h) = writer {
+                let _ = h.join();
+            }
+            return Err(e);
+        }
+    };
+    {
+        let pol = policy.load();
+        log(&format!(
+            "policy version {} loaded ({} rules, {:?} mode{})",
+            pol.version,
+            pol.rule_count(),
+            pol.mode,
+            if opts.trusted_keys.is_empty() {
+                ", signatures not required".to_string()
+            } else {
+                format!(", signature verified, state {}", opts.state_file.display())
+            }
+        ));
+    }
     let backend = rules::detect()?;
     let leftovers = backend.installed().unwrap_or(false);
     backend.remove()?;
@@ -91,22 +150,6 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))?;
-
-    let (events, writer) = match &opts.events {
-        Some(p) if p.as_os_str() == "-" => {
-            let (s, h) = EventSink::spawn(Box::new(std::io::stdout()));
-            (s, Some(h))
-        }
-        Some(p) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)?;
-            let (s, h) = EventSink::spawn(Box::new(std::io::BufWriter::new(f)));
-            (s, Some(h))
-        }
-        None => (EventSink::none(), None),
-    };
 
     let counters = Arc::new(Counters::default());
     let mut workers = Vec::new();
@@ -187,10 +230,38 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         }
     ));
 
+    let mut watcher = match (&opts.policy, opts.watch && reloader.is_some()) {
+        (Some(p), true) => Some(Watcher::new(
+            vec![p.clone(), policy::sign::sig_path(p)],
+            Duration::from_millis(300),
+        )),
+        _ => None,
+    };
+    let mut expiry_warned = 0u64;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if reload.swap(false, Ordering::Relaxed) {
-            reload_policy(&opts, &policy);
+            match &reloader {
+                Some(r) => {
+                    let _ = r.reload(Trigger::Signal);
+                }
+                None => log("SIGHUP: running the built-in policy, no file to reload"),
+            }
+        }
+        if let (Some(w), Some(r)) = (watcher.as_mut(), &reloader) {
+            if w.poll(std::time::Instant::now()) {
+                let _ = r.reload(Trigger::Watch);
+            }
+        }
+        let pol = policy.load();
+        if let Some(exp) = pol.expires {
+            if exp <= policy::reload::unix_now() && expiry_warned != pol.version {
+                expiry_warned = pol.version;
+                log(&format!(
+                    "warning: running policy version {} has expired; it stays in force until a newer one is loaded",
+                    pol.version
+                ));
+            }
         }
         if workers.iter().any(|w| w.is_finished()) {
             log("a worker stopped; shutting down");
@@ -205,6 +276,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.join();
     }
+    // The reloader holds a sender of the event channel: drop it too, or
+    // the writer never sees the channel close.
+    drop(reloader);
     drop(events);
     if let Some(h) = writer {
         let _ = h.join();
@@ -238,27 +312,22 @@ fn kernel_counters(counters: &Counters, backend: &dyn rules::RuleBackend, lo: u1
     }
 }
 
-/// Re-reads the policy file; a failure keeps the running policy.
-fn reload_policy(opts: &RunOptions, policy: &ArcSwap<Policy>) {
-    match load_policy(opts.policy.as_ref()) {
-        Ok(p) => {
-            let running = policy.load().version;
-            if p.version <= running {
-                log(&format!(
-                    "reload refused: version {} is not higher than running version {running}",
-                    p.version
-                ));
-                return;
-            }
-            log(&format!(
-                "policy version {} now in force (was {running})",
-                p.version
-            ));
-            policy.store(Arc::new(p));
+type Events = (EventSink, Option<std::thread::JoinHandle<()>>);
+
+fn open_events(path: Option<&PathBuf>) -> anyhow::Result<Events> {
+    Ok(match path {
+        Some(p) if p.as_os_str() == "-" => {
+            let (s, h) = EventSink::spawn(Box::new(std::io::stdout()));
+            (s, Some(h))
         }
-        Err(e) => log(&format!(
-            "reload refused, policy version {} stays: {e}",
-            policy.load().version
-        )),
-    }
+        Some(p) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?;
+            let (s, h) = EventSink::spawn(Box::new(std::io::BufWriter::new(f)));
+            (s, Some(h))
+        }
+        None => (EventSink::none(), None),
+    })
 }

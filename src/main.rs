@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use portcullis::daemon::{self, FailMode, RunOptions};
 use portcullis::flow::Bounds;
+use portcullis::policy::sign;
 use portcullis::rules::Hook;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,11 +84,50 @@ enum Cmd {
         /// the opening SYN; the rest pass in the kernel) or "all".
         #[arg(long, value_enum, default_value = "syn")]
         handshake: Handshake,
+        /// Minisign public key trusted to sign policies (repeatable); with
+        /// one, every policy must be signed (POLICY.minisig).
+        #[arg(long = "trusted-key", value_name = "PUB")]
+        trusted_keys: Vec<PathBuf>,
+        /// Where the last accepted policy version is kept (rollback protection).
+        #[arg(long, default_value = portcullis::policy::state::DEFAULT_STATE_FILE)]
+        state_file: PathBuf,
+        /// Accept a policy older than the last accepted one (explicit rollback).
+        #[arg(long)]
+        allow_downgrade: bool,
+        /// Do not reload when the policy file or its signature is replaced.
+        #[arg(long)]
+        no_watch: bool,
     },
-    /// Parse and compile a policy file; exit 0 if it is valid.
+    /// Verify, parse, compile and analyse a policy file; exit 0 if it is valid.
     Check {
         /// The policy file.
         policy: PathBuf,
+        /// Minisign public key (repeatable): the signature POLICY.minisig must
+        /// verify with one of them.
+        #[arg(long = "key", value_name = "PUB")]
+        keys: Vec<PathBuf>,
+    },
+    /// Generate a minisign key pair for signing policies.
+    Keygen {
+        /// Public key file to write.
+        #[arg(long = "pub", value_name = "PUB")]
+        public: PathBuf,
+        /// Secret key file to write (mode 0600).
+        #[arg(long = "sec", value_name = "SEC")]
+        secret: PathBuf,
+        /// Store the secret key unencrypted (otherwise the password comes
+        /// from PORTCULLIS_KEY_PASSWORD or a prompt).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Sign a policy file: writes POLICY.minisig (minisign format).
+    Sign {
+        /// The policy file.
+        policy: PathBuf,
+        /// Secret key (password from PORTCULLIS_KEY_PASSWORD or a prompt if
+        /// it is encrypted).
+        #[arg(long = "key", value_name = "SEC")]
+        key: PathBuf,
     },
     /// Print the standard-ports catalogue the default policy is built from.
     Catalogue,
@@ -106,6 +146,21 @@ struct CpuList(Vec<usize>);
 
 fn parse_cpus(s: &str) -> Result<CpuList, String> {
     portcullis::datapath::affinity::parse_cpu_list(s).map(CpuList)
+}
+
+/// The key password: PORTCULLIS_KEY_PASSWORD, or typed twice on a terminal.
+fn password() -> anyhow::Result<String> {
+    if let Ok(pw) = std::env::var("PORTCULLIS_KEY_PASSWORD") {
+        return Ok(pw);
+    }
+    let a = rpassword::prompt_password("Password for the new secret key: ")?;
+    let b = rpassword::prompt_password("Again: ")?;
+    anyhow::ensure!(a == b, "the passwords differ");
+    anyhow::ensure!(
+        !a.is_empty(),
+        "empty password; use --no-password for an unencrypted key"
+    );
+    Ok(a)
 }
 
 fn parse_queues(s: &str) -> Result<(u16, u16), String> {
@@ -145,6 +200,10 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             max_held_bytes,
             cpu_affinity,
             handshake,
+            trusted_keys,
+            state_file,
+            allow_downgrade,
+            no_watch,
         } => {
             let opts = RunOptions {
                 policy,
@@ -169,19 +228,41 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                 queue_len,
                 cpus: cpu_affinity.map(|c| c.0).unwrap_or_default(),
                 handshake_in_kernel: handshake == Handshake::Syn,
+                trusted_keys,
+                state_file,
+                allow_downgrade,
+                watch: !no_watch,
             };
             daemon::run(opts)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Check { policy } => {
-            let p = portcullis::policy::load_file(&policy)?;
+        Cmd::Check { policy, keys } => {
+            let keys = keys
+                .iter()
+                .map(|k| sign::TrustedKey::from_file(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            print!("{}", portcullis::policy::check::check(&policy, keys)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Keygen {
+            public,
+            secret,
+            no_password,
+        } => {
+            let pw = if no_password { None } else { Some(password()?) };
+            let id = sign::keygen(&public, &secret, pw)?;
             println!(
-                "{}: ok: version {}, {} rules, {:?} mode",
-                policy.display(),
-                p.version,
-                p.rule_count(),
-                p.mode
+                "key {id}: public {}, secret {}",
+                public.display(),
+                secret.display()
             );
+            println!("put key_id = \"{id}\" in policies signed with it");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sign { policy, key } => {
+            let pw = std::env::var("PORTCULLIS_KEY_PASSWORD").ok();
+            let (out, id) = sign::sign_file(&policy, &key, pw)?;
+            println!("{}: signed with key {id}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Catalogue => {

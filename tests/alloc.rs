@@ -176,6 +176,8 @@ fn per_packet_path_does_not_allocate_in_steady_state() {
                     Held {
                         id: n as u32,
                         mark: 0,
+                        indev: 0,
+                        outdev: 0,
                     },
                     now,
                     out,
@@ -192,6 +194,8 @@ fn per_packet_path_does_not_allocate_in_steady_state() {
                         src: f.client.ip,
                         dst: f.server.ip,
                         dport: f.server.port,
+                        iif: 0,
+                        oif: 0,
                     };
                     let d = policy.decide(&facts);
                     std::hint::black_box(d);

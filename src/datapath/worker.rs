@@ -39,6 +39,9 @@ pub fn mark_of(a: Action) -> u32 {
         Action::Allow | Action::Alert => MARK_ALLOW,
         Action::Drop => MARK_DROP,
         Action::Reject => MARK_REJECT,
+        // `run` refuses policies with redirect (the datapath cannot carry
+        // it out yet); should one ever get here, deny rather than allow.
+        Action::Redirect => MARK_REJECT,
     }
 }
 
@@ -170,6 +173,8 @@ fn on_packet(
         Held {
             id: p.id,
             mark: p.mark,
+            indev: p.indev,
+            outdev: p.outdev,
         },
         now,
         out,
@@ -213,7 +218,7 @@ fn settle(
             Action::Allow => &c.flows_allowed,
             Action::Alert => &c.flows_alerted,
             Action::Drop => &c.flows_dropped,
-            Action::Reject => &c.flows_rejected,
+            Action::Reject | Action::Redirect => &c.flows_rejected,
         });
         if f.reason.is_bound() {
             inc(&c.flows_bound);
@@ -232,6 +237,12 @@ fn settle(
 /// The policy facts of a finished flow: its protocol (or why none), with
 /// initiator and responder swapped when the bytes say so.
 fn facts_of<'a>(f: &'a Finished, v: &Verdict<'a>) -> (Facts, Option<Classification<'a>>, bool) {
+    let reversed = matches!(*v, Verdict::Identified(c) if c.reversed);
+    let (iif, oif) = if reversed {
+        (f.ifaces.1, f.ifaces.0)
+    } else {
+        f.ifaces
+    };
     let (client, server, subject, class, encrypted) = match *v {
         Verdict::Identified(c) if c.reversed => {
             (f.server, f.client, Subject::Known(c.proto), Some(c), false)
@@ -253,6 +264,8 @@ fn facts_of<'a>(f: &'a Finished, v: &Verdict<'a>) -> (Facts, Option<Classificati
         src: client.ip,
         dst: server.ip,
         dport: server.port,
+        iif,
+        oif,
     };
     let _ = client.port;
     (facts, class, encrypted)

@@ -64,6 +64,42 @@ pub struct FlowEvent {
     pub software: Option<String>,
 }
 
+/// A policy load or reload: accepted or refused, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PolicyEvent {
+    /// RFC 3339 UTC time with microseconds.
+    pub timestamp: String,
+    /// Always "policy".
+    pub event_type: &'static str,
+    /// "accepted" or "refused".
+    pub result: &'static str,
+    /// What asked for it: start, signal, watch, api.
+    pub trigger: &'static str,
+    /// The policy file.
+    pub file: String,
+    /// The version the file carries, when it got far enough to tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The version in force after this event.
+    pub running_version: u64,
+    /// The key that signed the file, when verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Anything written to the event log.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Event {
+    /// A flow decision.
+    Flow(FlowEvent),
+    /// A policy load or reload.
+    Policy(PolicyEvent),
+}
+
 /// Lossy text of a metadata field, capped at 256 bytes.
 pub fn text(b: Option<&[u8]>) -> Option<String> {
     b.map(|b| String::from_utf8_lossy(b.get(..b.len().min(256)).unwrap_or(b)).into_owned())
@@ -96,7 +132,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// The sending side of the event channel.
 #[derive(Clone, Debug)]
 pub struct EventSink {
-    tx: Option<SyncSender<FlowEvent>>,
+    tx: Option<SyncSender<Event>>,
 }
 
 /// Events dropped because the writer fell behind.
@@ -115,8 +151,17 @@ impl EventSink {
         (EventSink { tx: Some(tx) }, handle)
     }
 
-    /// Sends an event without blocking.
+    /// Sends a flow event without blocking.
     pub fn emit(&self, e: FlowEvent) {
+        self.send(Event::Flow(e));
+    }
+
+    /// Sends a policy event without blocking.
+    pub fn emit_policy(&self, e: PolicyEvent) {
+        self.send(Event::Policy(e));
+    }
+
+    fn send(&self, e: Event) {
         if let Some(tx) = &self.tx {
             if let Err(TrySendError::Full(_)) = tx.try_send(e) {
                 DROPPED.fetch_add(1, Ordering::Relaxed);
@@ -125,7 +170,7 @@ impl EventSink {
     }
 }
 
-fn write_loop(rx: Receiver<FlowEvent>, mut out: Box<dyn Write + Send>) {
+fn write_loop(rx: Receiver<Event>, mut out: Box<dyn Write + Send>) {
     while let Ok(e) = rx.recv() {
         if let Ok(line) = serde_json::to_string(&e) {
             let _ = writeln!(out, "{line}");

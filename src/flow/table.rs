@@ -105,6 +105,7 @@ struct Flow {
     first_held_ms: Option<u64>,
     last_seen_ms: u64,
     held: Vec<Held>,
+    ifaces: (u32, u32),
     c2s: Stream,
     s2c: Stream,
 }
@@ -116,6 +117,10 @@ pub struct Held {
     pub id: u32,
     /// Packet mark at queueing (bits outside portcullis's mask are kept).
     pub mark: u32,
+    /// Index of the interface the packet came in on (0: none).
+    pub indev: u32,
+    /// Index of the interface it is going out on (0: none yet).
+    pub outdev: u32,
 }
 
 /// A flow ready for a decision, with every packet id it held.
@@ -133,6 +138,10 @@ pub struct Finished {
     pub midstream: bool,
     /// Held packets, oldest first.
     pub held: Vec<Held>,
+    /// (input, output) interface indexes of the initiator's direction, from
+    /// the flow's latest packet (a responder's packet counts with the two
+    /// swapped); 0 when unknown.
+    pub ifaces: (u32, u32),
     c2s: Stream,
     s2c: Stream,
 }
@@ -342,6 +351,11 @@ impl Table {
         };
         flow.last_seen_ms = now;
         let from_client = src == flow.client;
+        flow.ifaces = if from_client {
+            (id.indev, id.outdev)
+        } else {
+            (id.outdev, id.indev)
+        };
         if syn && pkt.payload.is_empty() {
             let stream = if from_client {
                 &mut flow.c2s
@@ -485,6 +499,7 @@ impl Table {
                 first_held_ms: None,
                 last_seen_ms: now,
                 held,
+                ifaces: (0, 0),
                 c2s,
                 s2c,
             },
@@ -530,6 +545,7 @@ impl Table {
                     reason,
                     midstream: flow.midstream,
                     held: flow.held,
+                    ifaces: flow.ifaces,
                     c2s: flow.c2s,
                     s2c: flow.s2c,
                 });

@@ -21,7 +21,17 @@ fn tcp(from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn feed(t: &mut Table, raw: &[u8], id: u32, now: u64, out: &mut Vec<Finished>) -> Ingest {
-    t.ingest(&parse(raw).unwrap(), Held { id, mark: 0 }, now, out)
+    t.ingest(
+        &parse(raw).unwrap(),
+        Held {
+            id,
+            mark: 0,
+            indev: 0,
+            outdev: 0,
+        },
+        now,
+        out,
+    )
 }
 
 fn handshake(t: &mut Table, out: &mut Vec<Finished>) {

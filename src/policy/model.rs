@@ -9,10 +9,10 @@ use crate::sniff::{Proto, Transport};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// Largest policy file accepted.
-pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// Largest policy file accepted (a 10,000-rule policy is about 1.5 MB).
+pub const MAX_POLICY_BYTES: usize = 8 << 20;
 /// Most rules in one policy.
 pub const MAX_RULES: usize = 100_000;
 
@@ -75,6 +75,10 @@ pub enum ActionName {
     Drop,
     /// Drop it and reset the client (TCP RST) or ICMP unreachable (UDP).
     Reject,
+    /// Send it to another endpoint (the rule's `redirect` target). Parsed
+    /// and validated; `run` refuses such a policy until the datapath can
+    /// carry it out.
+    Redirect,
 }
 
 /// Enforce, or only alert on what would be denied.
@@ -290,6 +294,93 @@ impl From<TransportSel> for Transport {
     }
 }
 
+/// A network interface name, as `ip link` shows it (1-15 bytes, no `/`,
+/// no whitespace). Resolved to an index when the policy is compiled.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IfName(pub String);
+
+impl<'de> Deserialize<'de> for IfName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty()
+            && s.len() <= 15
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+        if ok {
+            Ok(IfName(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "{s:?} is not an interface name; expected 1-15 printable characters without '/', ':' or spaces"
+            )))
+        }
+    }
+}
+
+/// A redirect target: an IP address and a port ("198.18.9.9:8080",
+/// "[2001:db8::9]:8080").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target(pub SocketAddr);
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let a: SocketAddr = s.parse().map_err(|_| {
+            de::Error::custom(format!(
+                "{s:?} is not ADDRESS:PORT; expected e.g. \"198.18.9.9:8080\" or \"[2001:db8::9]:8080\""
+            ))
+        })?;
+        if a.port() == 0 || a.ip().is_unspecified() {
+            return Err(de::Error::custom(format!(
+                "redirect target {s:?} needs a specific address and a port 1-65535"
+            )));
+        }
+        Ok(Target(a))
+    }
+}
+
+/// The key id of a minisign key: 16 hexadecimal digits, as `minisign`
+/// prints it ("minisign public key 3FA2C1D0E4B59A67"). Kept uppercase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyId(pub String);
+
+impl<'de> Deserialize<'de> for KeyId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(KeyId(s.to_ascii_uppercase()))
+        } else {
+            Err(de::Error::custom(format!(
+                "{s:?} is not a key id; expected the 16 hexadecimal digits minisign prints for the public key"
+            )))
+        }
+    }
+}
+
+/// An RFC 3339 timestamp with an offset ("2027-01-31T00:00:00Z"), as a
+/// TOML date-time or a string; held as seconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expires(pub i64);
+
+impl<'de> Deserialize<'de> for Expires {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match toml::Value::deserialize(d)? {
+            toml::Value::String(s) => s,
+            toml::Value::Datetime(t) => t.to_string(),
+            other => {
+                return Err(de::Error::custom(format!(
+                    "expected an RFC 3339 date-time with offset, found {}",
+                    other.type_str()
+                )))
+            }
+        };
+        super::time::parse_rfc3339(&text)
+            .map(Expires)
+            .map_err(de::Error::custom)
+    }
+}
+
 /// The actions for flows no rule matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -318,8 +409,15 @@ pub struct Rule {
     pub src: Option<Vec<Cidr>>,
     /// Destination (responder) networks.
     pub dst: Option<Vec<Cidr>>,
+    /// Interfaces the initiator's packets arrive on.
+    pub iif: Option<Vec<IfName>>,
+    /// Interfaces the initiator's packets leave by.
+    pub oif: Option<Vec<IfName>>,
     /// What to do.
     pub action: ActionName,
+    /// Where `action = "redirect"` sends the flow (required with it,
+    /// refused without it).
+    pub redirect: Option<Target>,
 }
 
 /// A whole policy file.
@@ -328,6 +426,10 @@ pub struct Rule {
 pub struct PolicyFile {
     /// Monotonic version; a reload must carry a higher one.
     pub version: u64,
+    /// After this instant the policy is refused (at start and at reload).
+    pub expires: Option<Expires>,
+    /// The minisign key id the policy must be signed with.
+    pub key_id: Option<KeyId>,
     /// Enforce or monitor.
     #[serde(default)]
     pub mode: Mode,
@@ -363,13 +465,48 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, PolicyError> {
             &format!("{} rules, more than {MAX_RULES}", file.rules.len()),
         ));
     }
+    let d = &file.defaults;
+    for (name, a) in [
+        ("mismatch", d.mismatch),
+        ("unidentified", d.unidentified),
+        ("undecided", d.undecided),
+    ] {
+        if a == ActionName::Redirect {
+            let at = text.find("[defaults]").unwrap_or(0);
+            let at = text
+                .get(at..)
+                .and_then(|t| t.find(name))
+                .map_or(at, |i| at + i);
+            return Err(parse_error(
+                text,
+                origin,
+                at,
+                "a default cannot redirect (it has no target); use a rule with `redirect`",
+            ));
+        }
+    }
     for (i, r) in file.rules.iter().enumerate() {
-        if r.protocols.is_empty() {
+        let problem = if r.protocols.is_empty() {
+            Some("`protocols` is empty; use [\"*\"] for every identified protocol")
+        } else if r.action == ActionName::Redirect && r.redirect.is_none() {
+            Some("action \"redirect\" needs `redirect = \"ADDRESS:PORT\"`")
+        } else if r.action != ActionName::Redirect && r.redirect.is_some() {
+            Some("`redirect` is set but the action is not \"redirect\"")
+        } else if r.iif.as_ref().is_some_and(|l| l.is_empty())
+            || r.oif.as_ref().is_some_and(|l| l.is_empty())
+            || r.src.as_ref().is_some_and(|l| l.is_empty())
+            || r.dst.as_ref().is_some_and(|l| l.is_empty())
+        {
+            Some("an empty `src`, `dst`, `iif` or `oif` list matches nothing; omit it to match everything")
+        } else {
+            None
+        };
+        if let Some(message) = problem {
             return Err(PolicyError::Rule {
                 file: origin.to_string(),
                 index: i + 1,
                 name: r.name.clone(),
-                message: "`protocols` is empty; use [\"*\"] for every identified protocol".into(),
+                message: message.into(),
             });
         }
     }

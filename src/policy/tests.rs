@@ -12,6 +12,8 @@ fn facts(subject: Subject, transport: Transport, dport: u16) -> Facts {
         src: "198.18.1.2".parse().unwrap(),
         dst: "198.18.2.2".parse().unwrap(),
         dport,
+        iif: 0,
+        oif: 0,
     }
 }
 
