@@ -97,6 +97,12 @@ pub(crate) fn classify(a: ClassifyArgs) -> anyhow::Result<ExitCode> {
     for (what, n) in s.link_errors.iter().chain(s.packet_errors.iter()) {
         eprintln!("  skipped {n} frames: {what}");
     }
+    if s.strays > 0 {
+        eprintln!(
+            "  {} stray packets of closed flows counted as no new flow",
+            s.strays
+        );
+    }
     if s.bad_blocks > 0 {
         eprintln!("  skipped {} undecodable pcapng blocks", s.bad_blocks);
     }

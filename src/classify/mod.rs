@@ -19,6 +19,7 @@ pub mod link;
 pub mod output;
 pub mod source;
 pub mod tracker;
+pub mod tunnel;
 
 use crate::events::{rfc3339, text};
 use crate::flow::{Bounds, Finished, Held, Table};
@@ -30,6 +31,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 use tracker::{Done, Limits, Outcome, TextMeta, Tracker};
+use tunnel::Tunnel;
 
 /// Why a capture could not be classified.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +98,56 @@ pub struct Summary {
     pub damaged: Option<String>,
     /// Most flows remembered at once.
     pub peak_flows: usize,
+    /// Stray packets of closed flows already written (late RSTs...).
+    pub strays: u64,
 }
+
+/// The state of one run over a capture.
+struct Run<'o> {
+    opts: &'o Options,
+    pcap: String,
+    table: Table,
+    tracker: Tracker,
+    finished: Vec<Finished>,
+    done: Vec<Done>,
+    id: u32,
+    s: Summary,
+}
+
+impl Run<'_> {
+    /// Feeds one IP packet (outer, or found inside a tunnel) to the
+    /// tracker and, while its flow is undecided, to the pending table.
+    /// The parse error, as text, if it is not a TCP/UDP packet.
+    fn ip(&mut self, ip: &[u8], wire: u64, tunnel: Option<Tunnel>, now: u64) -> Result<(), String> {
+        let pkt = crate::packet::parse(ip).map_err(|e| e.to_string())?;
+        self.s.packets += 1;
+        let tag = tunnel.map(Tunnel::name);
+        if self.tracker.packet(&pkt, wire, tag, now, &mut self.done) {
+            self.id = self.id.wrapping_add(1);
+            let held = Held {
+                id: self.id,
+                mark: 0,
+            };
+            self.table.ingest(&pkt, held, now, &mut self.finished);
+        }
+        Ok(())
+    }
+
+    /// Hands the records of ended flows to `emit`.
+    fn flush(
+        &mut self,
+        emit: &mut dyn FnMut(&Record) -> std::io::Result<()>,
+    ) -> Result<(), ClassifyError> {
+        for d in self.done.drain(..) {
+            self.s.flows += 1;
+            emit(&record(&self.pcap, &d, self.opts.policy.as_ref()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Most tunnel layers followed inside one frame.
+const MAX_TUNNELS: usize = 4;
 
 /// Classifies a capture, handing each record to `emit` as its flow ends.
 /// `progress` is called now and then with (bytes read, file size, flows
@@ -107,81 +158,81 @@ pub fn run(
     progress: &mut dyn FnMut(u64, u64, usize),
 ) -> Result<Summary, ClassifyError> {
     let mut cap = Capture::open(&opts.path)?;
-    let pcap = base_name(&opts.path);
-    let mut table = Table::new(opts.bounds);
-    let mut tracker = Tracker::new(opts.limits);
-    let mut s = Summary::default();
-    let mut finished: Vec<Finished> = Vec::new();
-    let mut done: Vec<Done> = Vec::new();
+    let mut r = Run {
+        opts,
+        pcap: base_name(&opts.path),
+        table: Table::new(opts.bounds),
+        tracker: Tracker::new(opts.limits),
+        finished: Vec::new(),
+        done: Vec::new(),
+        id: 0,
+        s: Summary::default(),
+    };
     let mut now_ms = 0u64;
-    let mut id = 0u32;
     let mut last_sweep = 0u64;
     loop {
         let frame = match cap.next_frame() {
             None => break,
             Some(Ok(f)) => f,
             Some(Err(e)) => {
-                s.damaged = Some(e.to_string());
+                r.s.damaged = Some(format!("{e} (after frame {})", r.s.frames));
                 break;
             }
         };
-        s.frames += 1;
+        r.s.frames += 1;
         // Capture time, never going backwards (captures merged from
         // several interfaces can be slightly out of order).
         now_ms = now_ms.max(frame.ts_ns / 1_000_000);
-        let ip = match link::ip_payload(frame.linktype, frame.data) {
-            Ok(ip) => ip,
-            Err(e) => {
-                *s.link_errors.entry(e.to_string()).or_default() += 1;
-                continue;
+        match link::ip_payload(frame.linktype, frame.data) {
+            Ok(ip) => {
+                let link_len = frame.data.len().saturating_sub(ip.len()) as u64;
+                let wire = u64::from(frame.orig_len).saturating_sub(link_len);
+                let outer = r.ip(ip, wire, None, now_ms);
+                // Flows inside tunnels, each layer in turn.
+                let mut cur = ip;
+                let mut first: Option<Tunnel> = None;
+                let mut last_err = outer.err();
+                for _ in 0..MAX_TUNNELS {
+                    let Some((t, inner)) = tunnel::inner(cur) else {
+                        break;
+                    };
+                    let t = *first.get_or_insert(t);
+                    last_err = r.ip(inner, inner.len() as u64, Some(t), now_ms).err();
+                    cur = inner;
+                }
+                if let Some(e) = last_err {
+                    *r.s.packet_errors.entry(e).or_default() += 1;
+                }
             }
-        };
-        let pkt = match crate::packet::parse(ip) {
-            Ok(p) => p,
-            Err(e) => {
-                *s.packet_errors.entry(e.to_string()).or_default() += 1;
-                continue;
-            }
-        };
-        s.packets += 1;
-        let link_len = frame.data.len().saturating_sub(ip.len()) as u64;
-        let wire = u64::from(frame.orig_len).saturating_sub(link_len);
-        if tracker.packet(&pkt, wire, now_ms, &mut done) {
-            id = id.wrapping_add(1);
-            table.ingest(&pkt, Held { id, mark: 0 }, now_ms, &mut finished);
+            Err(e) => *r.s.link_errors.entry(e.to_string()).or_default() += 1,
         }
         if now_ms != last_sweep {
             last_sweep = now_ms;
-            table.expire(now_ms, &mut finished);
-            tracker.sweep(now_ms, &mut done);
+            r.table.expire(now_ms, &mut r.finished);
+            r.tracker.sweep(now_ms, &mut r.done);
         }
-        settle(&mut finished, &mut tracker, now_ms, None, &mut done);
-        s.peak_flows = s.peak_flows.max(tracker.len());
-        for d in done.drain(..) {
-            s.flows += 1;
-            emit(&record(&pcap, &d, opts.policy.as_ref()))?;
-        }
-        if s.frames % 4096 == 0 {
-            progress(cap.bytes_read(), cap.size, tracker.len());
+        settle(&mut r.finished, &mut r.tracker, now_ms, None, &mut r.done);
+        r.s.peak_flows = r.s.peak_flows.max(r.tracker.len());
+        r.flush(emit)?;
+        if r.s.frames % 4096 == 0 {
+            progress(cap.bytes_read(), cap.size, r.tracker.len());
         }
     }
     // End of capture: what is still held is decided on what it has.
-    table.drain(&mut finished);
+    r.table.drain(&mut r.finished);
     settle(
-        &mut finished,
-        &mut tracker,
+        &mut r.finished,
+        &mut r.tracker,
         now_ms,
         Some("end-of-capture"),
-        &mut done,
+        &mut r.done,
     );
-    tracker.drain(&mut done);
-    for d in done.drain(..) {
-        s.flows += 1;
-        emit(&record(&pcap, &d, opts.policy.as_ref()))?;
-    }
+    r.tracker.drain(&mut r.done);
+    r.flush(emit)?;
     progress(cap.bytes_read(), cap.size, 0);
-    s.bad_blocks = cap.bad_blocks;
-    Ok(s)
+    r.s.bad_blocks = cap.bad_blocks;
+    r.s.strays = r.tracker.strays();
+    Ok(r.s)
 }
 
 fn base_name(p: &Path) -> String {
@@ -290,6 +341,7 @@ fn record(pcap: &str, d: &Done, policy: Option<&Policy>) -> Record {
         start: time(d.first_ms),
         end: time(d.last_ms),
         ended: d.end.name(),
+        tunnel: d.tunnel,
         action: None,
         policy_action: None,
         rule: None,

@@ -57,6 +57,9 @@ pub struct Record {
     pub end: String,
     /// How the flow's record came to be written (fin, rst, idle, evicted, eof).
     pub ended: &'static str,
+    /// The tunnel the flow was found in (gre, ipip, vxlan, geneve, teredo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
     /// With a policy: allow, alert, drop, reject; `pass` for a flow without
     /// payload (the datapath lets its packets through undecided).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +95,9 @@ impl Record {
         }
         if self.midstream {
             parts.push("midstream".into());
+        }
+        if let Some(t) = self.tunnel {
+            parts.push(format!("in {t}"));
         }
         if let Some(m) = self.mitre_technique {
             parts.push(m.into());

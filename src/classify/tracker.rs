@@ -39,6 +39,9 @@ pub struct Limits {
     pub udp_idle_ms: u64,
     /// How long a closed TCP flow still collects stray packets.
     pub linger_ms: u64,
+    /// After its record is written, how long a closed TCP flow's tuple
+    /// still absorbs stragglers without a SYN (as TIME_WAIT does).
+    pub tomb_ms: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +51,7 @@ impl Default for Limits {
             tcp_idle_ms: 600_000,
             udp_idle_ms: 120_000,
             linger_ms: 5_000,
+            tomb_ms: 120_000,
         }
     }
 }
@@ -137,6 +141,8 @@ pub struct Done {
     pub last_ms: u64,
     /// Why the record was written now.
     pub end: End,
+    /// The tunnel the flow was found in, if any.
+    pub tunnel: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -153,6 +159,7 @@ struct Entry {
     fin_hi: bool,
     closed: Option<End>,
     outcome: Option<Outcome>,
+    tunnel: Option<&'static str>,
 }
 
 /// Flows of a capture from first packet to record.
@@ -164,6 +171,10 @@ pub struct Tracker {
     idle: [VecDeque<(FlowKey, u64, u64)>; 2],
     /// Closed flows: (key, generation, closed at).
     closed: VecDeque<(FlowKey, u64, u64)>,
+    /// Tuples of closed flows already written: key to close time.
+    tombs: HashMap<FlowKey, u64>,
+    tomb_order: VecDeque<(FlowKey, u64)>,
+    strays: u64,
     next_gen: u64,
 }
 
@@ -185,6 +196,9 @@ impl Tracker {
             flows: HashMap::new(),
             idle: [VecDeque::new(), VecDeque::new()],
             closed: VecDeque::new(),
+            tombs: HashMap::new(),
+            tomb_order: VecDeque::new(),
+            strays: 0,
             next_gen: 0,
         }
     }
@@ -192,6 +206,11 @@ impl Tracker {
     /// Flows remembered now.
     pub fn len(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Packets of already-written closed flows that were absorbed.
+    pub fn strays(&self) -> u64 {
+        self.strays
     }
 
     /// Whether no flow is remembered.
@@ -206,6 +225,7 @@ impl Tracker {
         &mut self,
         pkt: &Packet<'_>,
         wire_len: u64,
+        tunnel: Option<&'static str>,
         now: u64,
         done: &mut Vec<Done>,
     ) -> bool {
@@ -224,7 +244,16 @@ impl Tracker {
             self.end(key, None, done);
         }
         if !self.flows.contains_key(&key) {
-            self.create(key, pkt, src, dst, now, done);
+            if let Some(&closed_at) = self.tombs.get(&key) {
+                if !syn_only && now.saturating_sub(closed_at) < self.limits.tomb_ms {
+                    // A straggler of a flow already written (a late RST or
+                    // retransmitted FIN): not a new flow.
+                    self.strays += 1;
+                    return false;
+                }
+                self.tombs.remove(&key);
+            }
+            self.create(key, pkt, src, dst, tunnel, now, done);
         }
         let Some(e) = self.flows.get_mut(&key) else {
             return false;
@@ -263,6 +292,7 @@ impl Tracker {
         pkt: &Packet<'_>,
         src: Endpoint,
         dst: Endpoint,
+        tunnel: Option<&'static str>,
         now: u64,
         done: &mut Vec<Done>,
     ) {
@@ -297,6 +327,7 @@ impl Tracker {
                 fin_hi: false,
                 closed: None,
                 outcome: None,
+                tunnel,
             },
         );
         self.idle[lane(key.transport)].push_back((key, gen, now));
@@ -348,6 +379,7 @@ impl Tracker {
                     fin_hi: false,
                     closed: None,
                     outcome: None,
+                    tunnel: None,
                 },
             );
             self.idle[lane(key.transport)].push_back((key, gen, now));
@@ -368,6 +400,19 @@ impl Tracker {
             self.closed.pop_front();
             if self.flows.get(&key).is_some_and(|e| e.gen == gen) {
                 self.end(key, None, done);
+                self.tombs.insert(key, at);
+                self.tomb_order.push_back((key, at));
+            }
+        }
+        while let Some(&(key, at)) = self.tomb_order.front() {
+            if now.saturating_sub(at) < self.limits.tomb_ms
+                && self.tombs.len() <= self.limits.max_flows
+            {
+                break;
+            }
+            self.tomb_order.pop_front();
+            if self.tombs.get(&key) == Some(&at) {
+                self.tombs.remove(&key);
             }
         }
         for l in 0..2 {
@@ -407,6 +452,8 @@ impl Tracker {
         }
         self.idle = [VecDeque::new(), VecDeque::new()];
         self.closed.clear();
+        self.tombs.clear();
+        self.tomb_order.clear();
     }
 
     /// Removes a flow and hands it out. `why` overrides a close reason.
@@ -429,6 +476,7 @@ impl Tracker {
             first_ms: e.first_ms,
             last_ms: e.last_ms,
             end,
+            tunnel: e.tunnel,
         });
     }
 }

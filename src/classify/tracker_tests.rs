@@ -59,7 +59,7 @@ fn outcome_for(t: &Tracker, raw: &[u8]) -> (FlowKey, Outcome) {
 
 fn feed(t: &mut Tracker, raw: &[u8], now: u64, done: &mut Vec<Done>) -> bool {
     let p = parse(raw).unwrap();
-    t.packet(&p, raw.len() as u64, now, done)
+    t.packet(&p, raw.len() as u64, None, now, done)
 }
 
 #[test]
@@ -120,6 +120,18 @@ fn one_record_per_tcp_flow_including_late_packets() {
     assert_eq!(d.client.port, 40000);
     assert!(d.outcome.is_some());
     assert!(t.is_empty());
+    // A RST long after the record was written is a straggler, not a flow.
+    assert!(!feed(
+        &mut t,
+        &tcp(false, 40000, RST | ACK, b""),
+        20_000,
+        &mut done
+    ));
+    assert!(t.is_empty());
+    assert_eq!(t.strays(), 1);
+    // A new connection on the same tuple is a new flow.
+    assert!(feed(&mut t, &tcp(true, 40000, SYN, b""), 21_000, &mut done));
+    assert_eq!(t.len(), 1);
 }
 
 #[test]
