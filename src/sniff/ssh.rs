@@ -131,7 +131,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // But not in the software version itself, nor an empty one.
-        assert_eq!(detect(&input(b"SSH-2.0-Op\0enSSH\r\n", b"")), Sniff::NotThis);
+        assert_eq!(
+            detect(&input(b"SSH-2.0-Op\0enSSH\r\n", b"")),
+            Sniff::NotThis
+        );
         assert_eq!(detect(&input(b"SSH-2.0- x\r\n", b"")), Sniff::NotThis);
     }
 
