@@ -333,8 +333,16 @@ impl Tracker {
         self.idle[lane(key.transport)].push_back((key, gen, now));
     }
 
-    /// Ends the entry queued longest ago (either transport).
+    /// Makes room for one flow: ends the closed flow that closed first
+    /// (its record is complete anyway), else the entry queued longest ago
+    /// (either transport), marked evicted.
     fn evict_one(&mut self, done: &mut Vec<Done>) -> bool {
+        while let Some((key, gen, _)) = self.closed.pop_front() {
+            if self.flows.get(&key).is_some_and(|e| e.gen == gen) {
+                self.end(key, None, done);
+                return true;
+            }
+        }
         loop {
             let front = |q: &VecDeque<(FlowKey, u64, u64)>| q.front().map(|&(_, _, t)| t);
             let l = match (front(&self.idle[0]), front(&self.idle[1])) {

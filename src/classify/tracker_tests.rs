@@ -204,3 +204,21 @@ fn remembered_flows_are_bounded() {
     // Queues are bounded too: a long capture does not grow them.
     assert!(t.idle.iter().all(|q| q.is_empty()));
 }
+
+#[test]
+fn a_full_tracker_ends_closed_flows_before_evicting_open_ones() {
+    let lim = Limits {
+        max_flows: 2,
+        ..Limits::default()
+    };
+    let mut t = Tracker::new(lim);
+    let mut done = Vec::new();
+    feed(&mut t, &tcp(true, 1, SYN, b""), 0, &mut done);
+    feed(&mut t, &tcp(true, 2, SYN, b""), 1, &mut done);
+    feed(&mut t, &tcp(false, 2, RST | ACK, b""), 2, &mut done);
+    feed(&mut t, &tcp(true, 3, SYN, b""), 3, &mut done);
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].client.port, done[0].end), (2, End::Rst));
+    feed(&mut t, &tcp(true, 4, SYN, b""), 4, &mut done);
+    assert_eq!((done[1].client.port, done[1].end), (1, End::Evicted));
+}
