@@ -140,13 +140,8 @@ fn extensions<'a>(exts: &'a [u8], meta: &mut Meta<'a>) {
     let mut c = Cursor::new(exts);
     while let (Some(kind), Some(data)) = (c.be16(), c.vec16()) {
         match kind {
-            0 => meta.sni = server_name(data),
-            16 => {
-                meta.alpn = Cursor::new(data)
-                    .vec16()
-                    .and_then(|l| Cursor::new(l).vec8())
-                    .filter(|p| !p.is_empty())
-            }
+            0 => meta.sni = super::tls::server_name(data),
+            16 => meta.alpn = super::tls::first_alpn(data),
             43 => {
                 let mut list = Cursor::new(Cursor::new(data).vec8().unwrap_or_default());
                 // In DTLS a lower number is a higher version.
@@ -159,18 +154,6 @@ fn extensions<'a>(exts: &'a [u8], meta: &mut Meta<'a>) {
             _ => {}
         }
     }
-}
-
-fn server_name(data: &[u8]) -> Option<&[u8]> {
-    let mut list = Cursor::new(Cursor::new(data).vec16()?);
-    while list.remaining() > 0 {
-        let kind = list.u8()?;
-        let name = list.vec16()?;
-        if kind == 0 && !name.is_empty() {
-            return Some(name);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -79,6 +79,9 @@ fn detect_h2<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
 }
 
 fn detect_connect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    if prefix(input.client, b"CONNECT ") == Some(false) {
+        return Sniff::NotThis;
+    }
     match request(input) {
         Sniff::Match(m) if m.method == Some(b"CONNECT") => Sniff::Match(m),
         Sniff::Match(_) => Sniff::NotThis,
@@ -106,26 +109,10 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
         };
     }
     // The method: a known token followed by one space.
-    let mut method = None;
-    let mut partial = false;
-    for m in METHODS {
-        let token_end = m.len();
-        match prefix(buf, m) {
-            Some(true) => match buf.get(token_end) {
-                Some(b' ') => method = Some(*m),
-                Some(_) => {}
-                None => partial = true,
-            },
-            None => partial = true,
-            Some(false) => {}
-        }
-    }
-    let Some(method) = method else {
-        return if partial {
-            Sniff::NeedMore
-        } else {
-            Sniff::NotThis
-        };
+    let method = match method_token(buf) {
+        Sniff::Match(m) => m,
+        Sniff::NeedMore => return Sniff::NeedMore,
+        Sniff::NotThis => return Sniff::NotThis,
     };
     let line = match first_line(buf, MAX_REQUEST_LINE) {
         Ok(Some(line)) => line,
@@ -155,7 +142,12 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     if target.is_empty() || target.iter().any(|&b| b <= 0x20 || b == 0x7f) {
         return Sniff::NotThis;
     }
-    let headers = buf.get(line.len() + 2..).unwrap_or_default();
+    // The header block starts after the request line's LF (CR LF or a bare LF).
+    let line_end = buf
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(buf.len(), |i| i + 1);
+    let headers = buf.get(line_end..).unwrap_or_default();
     let host = if method == b"CONNECT" {
         Some(target)
     } else {
@@ -177,7 +169,34 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
 }
 
 fn has_end(headers: &[u8]) -> bool {
-    headers.starts_with(b"\r\n") || headers.windows(4).any(|w| w == b"\r\n\r\n")
+    headers.starts_with(b"\r\n")
+        || headers.starts_with(b"\n")
+        || headers.windows(2).any(|w| w == b"\n\n")
+        || headers.windows(3).any(|w| w == b"\n\r\n")
+}
+
+/// The longest method in [`METHODS`], plus its space.
+const MAX_METHOD: usize = 12;
+
+/// The request's method, borrowed from `buf`: a token from [`METHODS`]
+/// followed by one space. One scan for the space, then one comparison.
+fn method_token(buf: &[u8]) -> Sniff<&[u8]> {
+    let window = buf.get(..buf.len().min(MAX_METHOD)).unwrap_or(buf);
+    match window.iter().position(|&b| b == b' ') {
+        Some(sp) => {
+            let token = window.get(..sp).unwrap_or_default();
+            if METHODS.contains(&token) {
+                Sniff::Match(token)
+            } else {
+                Sniff::NotThis
+            }
+        }
+        // No space yet: wait only while the bytes can still become a method.
+        None if buf.len() < MAX_METHOD && METHODS.iter().any(|m| m.starts_with(buf)) => {
+            Sniff::NeedMore
+        }
+        None => Sniff::NotThis,
+    }
 }
 
 /// The value of header `name` (lowercase) in a header block, trimmed.

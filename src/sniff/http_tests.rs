@@ -79,3 +79,31 @@ fn rejects_lookalikes() {
         assert_eq!(detect_http(&input(bad, b"")), Sniff::NotThis, "{bad:?}");
     }
 }
+
+#[test]
+fn bare_lf_request_reads_headers_from_the_right_place() {
+    let req = b"GET / HTTP/1.1\nHost: a.example\n\n";
+    match detect_http(&input(req, b"")) {
+        Sniff::Match(m) => assert_eq!(m.host, Some(&b"a.example"[..])),
+        other => panic!("{other:?}"),
+    }
+    let req = b"GET / HTTP/1.1\nXHost: a.example\n\n";
+    match detect_http(&input(req, b"")) {
+        Sniff::Match(m) => assert_eq!(m.host, None),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn method_is_borrowed_from_the_request() {
+    match detect_http(&input(CURL, b"")) {
+        Sniff::Match(m) => {
+            let method = m.method.unwrap();
+            assert!(CURL.as_ptr_range().contains(&method.as_ptr()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(detect_http(&input(b"PROPF", b"")), Sniff::NeedMore);
+    assert_eq!(detect_http(&input(b"PROPX", b"")), Sniff::NotThis);
+    assert_eq!(detect_http(&input(b"MKCALENDARX", b"")), Sniff::NotThis);
+}

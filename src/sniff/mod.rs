@@ -106,7 +106,8 @@ pub struct Meta<'a> {
     pub alpn: Option<&'a [u8]>,
     /// HTTP Host header, or the CONNECT target.
     pub host: Option<&'a [u8]>,
-    /// HTTP method or a protocol's first command.
+    /// HTTP method or a protocol's first command: borrowed from the flow's
+    /// bytes, or a static name where the protocol encodes it as a number.
     pub method: Option<&'a [u8]>,
     /// Software named in a banner (SSH software version, server greeting).
     pub software: Option<&'a [u8]>,

@@ -187,7 +187,8 @@ fn extensions<'a>(exts: &'a [u8], meta: &mut Meta<'a>) {
     }
 }
 
-fn server_name(data: &[u8]) -> Option<&[u8]> {
+/// The first host_name in a server_name extension (RFC 6066 section 3).
+pub(super) fn server_name(data: &[u8]) -> Option<&[u8]> {
     let mut list = Cursor::new(Cursor::new(data).vec16()?);
     while list.remaining() > 0 {
         let kind = list.u8()?;
@@ -199,7 +200,8 @@ fn server_name(data: &[u8]) -> Option<&[u8]> {
     None
 }
 
-fn first_alpn(data: &[u8]) -> Option<&[u8]> {
+/// The first protocol in an ALPN extension (RFC 7301).
+pub(super) fn first_alpn(data: &[u8]) -> Option<&[u8]> {
     let mut list = Cursor::new(Cursor::new(data).vec16()?);
     list.vec8().filter(|p| !p.is_empty())
 }
