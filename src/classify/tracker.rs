@@ -253,7 +253,7 @@ impl Tracker {
                 }
                 self.tombs.remove(&key);
             }
-            self.create(key, pkt, src, dst, tunnel, now, done);
+            self.create(key, pkt, tunnel, now, done);
         }
         let Some(e) = self.flows.get_mut(&key) else {
             return false;
@@ -290,12 +290,18 @@ impl Tracker {
         &mut self,
         key: FlowKey,
         pkt: &Packet<'_>,
-        src: Endpoint,
-        dst: Endpoint,
         tunnel: Option<&'static str>,
         now: u64,
         done: &mut Vec<Done>,
     ) {
+        let src = Endpoint {
+            ip: pkt.src,
+            port: pkt.sport,
+        };
+        let dst = Endpoint {
+            ip: pkt.dst,
+            port: pkt.dport,
+        };
         while self.flows.len() >= self.limits.max_flows {
             if !self.evict_one(done) {
                 break;
