@@ -157,7 +157,18 @@ pub fn run(
     emit: &mut dyn FnMut(&Record) -> std::io::Result<()>,
     progress: &mut dyn FnMut(u64, u64, usize),
 ) -> Result<Summary, ClassifyError> {
-    let mut cap = Capture::open(&opts.path)?;
+    let cap = Capture::open(&opts.path)?;
+    run_capture(cap, opts, emit, progress)
+}
+
+/// [`run`] over a capture already open (from a file or from memory);
+/// `opts.path` only names the records' `pcap`.
+pub fn run_capture(
+    mut cap: Capture,
+    opts: &Options,
+    emit: &mut dyn FnMut(&Record) -> std::io::Result<()>,
+    progress: &mut dyn FnMut(u64, u64, usize),
+) -> Result<Summary, ClassifyError> {
     let mut r = Run {
         opts,
         pcap: base_name(&opts.path),

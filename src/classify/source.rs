@@ -44,9 +44,8 @@ pub struct Frame<'a> {
 }
 
 /// A reader that counts the bytes it has read (for the progress bar).
-#[derive(Debug)]
 struct Counting {
-    inner: BufReader<File>,
+    inner: BufReader<Box<dyn Read>>,
     read: Rc<Cell<u64>>,
 }
 
@@ -114,7 +113,18 @@ impl Capture {
         };
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        let mut buf = BufReader::with_capacity(1 << 16, file);
+        Capture::from_reader(&name, size, Box::new(file))
+    }
+
+    /// Reads a capture from any reader (`name` is used in errors, `size`
+    /// for progress).
+    pub fn from_reader(name: &str, size: u64, r: Box<dyn Read>) -> Result<Capture, ClassifyError> {
+        let name = name.to_string();
+        let io = |source| ClassifyError::Io {
+            path: name.clone(),
+            source,
+        };
+        let mut buf = BufReader::with_capacity(1 << 16, r);
         let magic: [u8; 4] = buf
             .fill_buf()
             .map_err(io)?
