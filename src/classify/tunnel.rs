@@ -4,7 +4,9 @@
 //! inside an encapsulation. [`inner`] finds the IP packet inside one layer
 //! of tunnel; the caller repeats it for nested tunnels (Geneve carrying
 //! GRE carrying IPv4). The UDP tunnels are recognised by their IANA port
-//! (VXLAN 4789, Geneve 6081, Teredo 3544) *and* a header that checks out,
+//! (VXLAN 4789, Geneve 6081, Teredo 3544) *and* a header that checks out
+//! (Teredo data on other ports: an exact-length IPv6 packet with a
+//! 2001::/32 address),
 //! and the inner bytes must parse as IP, so a flow that merely uses one
 //! of those ports is left alone. Pure and checked, like [`super::link`].
 
@@ -109,7 +111,10 @@ pub fn inner(ip: &[u8]) -> Option<(Tunnel, &[u8])> {
             } else if on(TEREDO_PORT) {
                 teredo(payload).map(|p| (Tunnel::Teredo, p))
             } else {
-                None
+                // Teredo data between a client and a relay uses any ports:
+                // a bare IPv6 packet whose length fits the datagram exactly
+                // and with an address in the Teredo prefix 2001::/32.
+                teredo_bare(payload).map(|p| (Tunnel::Teredo, p))
             }
         }
         _ => None,
@@ -178,6 +183,14 @@ fn teredo(mut b: &[u8]) -> Option<&[u8]> {
         b = b.get(8..)?;
     }
     (b.first()? >> 4 == 6 && plausible_ip(b)).then_some(b)
+}
+
+/// A bare Teredo data packet on ports other than 3544 (RFC 4380 section
+/// 5.2: IPv6 directly in UDP), told by its exact length and the prefix.
+fn teredo_bare(b: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(be16_at(b, 4)?);
+    let teredo = |off: usize| b.get(off..off + 4) == Some(&[0x20, 0x01, 0x00, 0x00][..]);
+    (b.first()? >> 4 == 6 && 40 + len == b.len() && (teredo(8) || teredo(24))).then_some(b)
 }
 
 #[cfg(test)]

@@ -110,6 +110,17 @@ fn teredo_with_origin_indication() {
     assert_eq!((tun, ip), (Tunnel::Teredo, &v6[..]));
     let p = crate::packet::parse(ip).unwrap();
     assert_eq!((p.sport, p.dport), (1286, 80));
+    // Client to relay: any ports, no origin indication.
+    let outer = udp(3797, 32900, &v6);
+    assert_eq!(inner(&outer), Some((Tunnel::Teredo, &v6[..])));
+    // Not Teredo-addressed, or trailing bytes: not a tunnel.
+    let mut other = v6.clone();
+    other[8] = 0x3f;
+    other[24] = 0x3f;
+    assert_eq!(inner(&udp(3797, 32900, &other)), None);
+    let mut long = v6.clone();
+    long.push(0);
+    assert_eq!(inner(&udp(3797, 32900, &long)), None);
 }
 
 #[test]
