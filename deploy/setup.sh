@@ -14,7 +14,7 @@ apt-get install -y --no-install-recommends \
   ca-certificates build-essential pkg-config \
   iptables nftables iproute2 procps psmisc conntrack \
   curl openssl openssh-client openssh-server dnsutils dnsmasq-base \
-  python3 coreutils minisign
+  python3 coreutils minisign tcpdump
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup.sh: no Rust toolchain found; install one (https://rustup.rs) and rerun" >&2
   exit 1

@@ -5,6 +5,7 @@
 //! no clock; the shells (`datapath`, `rules`, `lab`) do I/O and nothing
 //! clever.
 
+pub mod classify;
 pub mod daemon;
 pub mod datapath;
 pub mod events;

@@ -9,6 +9,9 @@ use portcullis::rules::Hook;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod classify_cmd;
+use classify_cmd::ClassifyArgs;
+
 /// Inline enforcer of protocol/port pairs (MITRE ATT&CK T1571).
 #[derive(Parser, Debug)]
 #[command(name = "portcullis", version, about)]
@@ -131,6 +134,9 @@ enum Cmd {
     },
     /// Print the standard-ports catalogue the default policy is built from.
     Catalogue,
+    /// Identify the protocol of every flow in a pcap or pcapng capture, with
+    /// the datapath's own flow, reassembly and detection code.
+    Classify(ClassifyArgs),
     /// Build a throwaway 3-namespace lab, enforce the default policy, and
     /// show which real client connections pass and which are refused.
     Lab {
@@ -265,6 +271,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             println!("{}: signed with key {id}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Classify(args) => classify_cmd::classify(args),
         Cmd::Catalogue => {
             for e in portcullis::policy::catalogue::entries() {
                 println!(

@@ -48,11 +48,14 @@ fn parse(line: &[u8]) -> Sniff<Meta<'_>> {
     let (version, software) = rest.split_at(dash);
     let software = software.get(1..).unwrap_or_default();
     let known = matches!(version, b"2.0" | b"1.99" | b"1.5" | b"1.3");
-    let printable = line.iter().all(|&b| (0x20..0x7f).contains(&b));
-    if !known || !printable {
+    // The version and software must be printable and the software must not
+    // be empty; the comments after a space are not judged (RFC 4253 forbids
+    // NULs there, but servers send them and SSH clients accept them).
+    let software = software.split(|&b| b == b' ').next().unwrap_or_default();
+    let printable = |s: &[u8]| s.iter().all(|&b| (0x21..0x7f).contains(&b));
+    if !known || software.is_empty() || !printable(version) || !printable(software) {
         return Sniff::NotThis;
     }
-    let software = software.split(|&b| b == b' ').next().unwrap_or_default();
     Sniff::Match(Meta {
         software: (!software.is_empty()).then_some(software),
         version: Some(if version == b"2.0" || version == b"1.99" {
@@ -113,6 +116,26 @@ mod tests {
             detect(&input(b"", b"220 mail.example ESMTP\r\n")),
             Sniff::NotThis
         );
+    }
+
+    /// A server whose identification line carries NUL padding in its
+    /// comments (built from RFC 4253 section 4.2; some embedded servers
+    /// pad this way) is still SSH.
+    #[test]
+    fn nul_bytes_in_comments_are_tolerated() {
+        let mut line = b"SSH-1.99-Example_SSH-1.0 ".to_vec();
+        line.extend_from_slice(&[0u8; 16]);
+        line.extend_from_slice(b"\r\n");
+        match detect(&input(b"", &line)) {
+            Sniff::Match(m) => assert_eq!(m.software, Some(&b"Example_SSH-1.0"[..])),
+            other => panic!("{other:?}"),
+        }
+        // But not in the software version itself, nor an empty one.
+        assert_eq!(
+            detect(&input(b"SSH-2.0-Op\0enSSH\r\n", b"")),
+            Sniff::NotThis
+        );
+        assert_eq!(detect(&input(b"SSH-2.0- x\r\n", b"")), Sniff::NotThis);
     }
 
     #[test]
