@@ -139,11 +139,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         ));
     }
     let backend = rules::detect()?;
+    // Leftovers of a crashed run stay in force until `install` replaces
+    // them in one transaction: no unenforced gap, even when failing closed.
     let leftovers = backend.installed().unwrap_or(false);
-    backend.remove()?;
-    if leftovers {
-        log("removed rules left by an earlier run");
-    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
@@ -215,6 +213,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         hook: opts.hook,
         handshake_in_kernel: opts.handshake_in_kernel,
     };
+    if leftovers {
+        log("replacing rules left by an earlier run");
+    }
     if let Err(e) = backend.install(&rule_cfg) {
         stop.store(true, Ordering::Relaxed);
         return Err(e.into());

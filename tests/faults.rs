@@ -161,7 +161,7 @@ fn kill9_fail_open_keeps_established_and_new_flows_passing_and_restart_resumes()
     assert_eq!(jumps(&lab), 4, "{}", gw_rules(&lab));
     assert!(lab
         .log_of("portcullis")
-        .contains("removed rules left by an earlier run"));
+        .contains("replacing rules left by an earlier run"));
     assert!(!probe(&lab, Probe::Http(SERVER4, 9000)).unwrap().passed());
     assert!(wait_event(&ev, |e| e["dest_port"] == 9000).is_some());
     let said = long_flow_result(&mut lab);

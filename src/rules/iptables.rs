@@ -212,20 +212,111 @@ impl Iptables {
     }
 }
 
+/// Removes the `-I HOOK 1 ... -j PORTCULLIS` lines of a restore script
+/// whose jump already exists in that table.
+fn without_existing_jumps(text: &str, fam: Family) -> String {
+    let mut table = "filter";
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t;
+        }
+        let is_jump = line.starts_with("-I ") && line.ends_with(&format!("-j {CHAIN}"));
+        let hook = line.split_whitespace().nth(1).unwrap_or("");
+        if is_jump && jump_exists(fam, table, hook) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn jump_args<'a>(table: &'a str, op: &'a str, hook: &'a str) -> [&'a str; 11] {
+    [
+        "-w",
+        "-t",
+        table,
+        op,
+        hook,
+        "-m",
+        "comment",
+        "--comment",
+        "portcullis",
+        "-j",
+        CHAIN,
+    ]
+}
+
+fn jump_exists(fam: Family, table: &str, hook: &str) -> bool {
+    run(fam.tool(), &jump_args(table, "-C", hook), None).is_ok()
+}
+
+impl Iptables {
+    /// Leaves at most one jump per table and hook (a crash loop with an
+    /// older version could have added several); extra jumps are redundant,
+    /// so deleting them opens no gap.
+    fn dedupe_jumps(fam: Family) -> Result<(), RulesError> {
+        for table in TABLES {
+            for hook in ["FORWARD", "OUTPUT", "INPUT"] {
+                let Ok(listing) = run(fam.tool(), &["-w", "-t", table, "-S", hook], None) else {
+                    continue;
+                };
+                let n = listing
+                    .lines()
+                    .filter(|l| l.ends_with(&format!("-j {CHAIN}")))
+                    .count();
+                for _ in 1..n {
+                    run(fam.tool(), &jump_args(table, "-D", hook), None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes jumps from hooks the new configuration does not use (a
+    /// restart that changed `--hook`).
+    fn drop_foreign_hooks(fam: Family, hook: Hook) -> Result<(), RulesError> {
+        for table in TABLES {
+            for h in ["FORWARD", "OUTPUT", "INPUT"] {
+                if !hooks(hook).contains(&h) && jump_exists(fam, table, h) {
+                    run(fam.tool(), &jump_args(table, "-D", h), None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl RuleBackend for Iptables {
     fn name(&self) -> &'static str {
         "iptables"
     }
 
+    /// Installs or replaces the ruleset without a gap: each table's chain
+    /// is declared and filled in one `-restore --noflush` transaction (the
+    /// declaration flushes the old contents atomically), and a hook jump is
+    /// only added where none exists. A restart after a crash therefore never
+    /// leaves traffic unenforced between "remove" and "install", which would
+    /// break `--fail closed`.
     fn install(&self, cfg: &RuleConfig) -> Result<(), RulesError> {
-        self.remove()?;
         for fam in [Family::V4, Family::V6] {
-            let text = ruleset(cfg, fam);
+            Self::dedupe_jumps(fam)?;
             let tool = format!("{}-restore", fam.tool());
-            if let Err(e) = run(&tool, &["-w", "--noflush"], Some(&text)) {
-                let _ = self.remove();
-                return Err(e);
+            let full = without_existing_jumps(&ruleset(cfg, fam), fam);
+            if let Err(e) = run(&tool, &["-w", "--noflush"], Some(&full)) {
+                // Without the security table (legacy iptables lacking
+                // iptable_security) enforcement still works; only the
+                // fail-open pass counter is lost.
+                let filter_only = full.split("*security\n").next().unwrap_or("").to_string();
+                if filter_only.len() == full.len()
+                    || run(&tool, &["-w", "--noflush"], Some(&filter_only)).is_err()
+                {
+                    let _ = self.remove();
+                    return Err(e);
+                }
             }
+            Self::drop_foreign_hooks(fam, cfg.hook)?;
         }
         Ok(())
     }
