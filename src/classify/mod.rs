@@ -24,7 +24,6 @@ pub mod tunnel;
 use crate::events::{rfc3339, text};
 use crate::flow::{Bounds, Finished, Held, Table};
 use crate::policy::{Facts, Policy, Subject};
-use crate::sniff::Verdict;
 use output::Record;
 use source::Capture;
 use std::collections::BTreeMap;
@@ -275,50 +274,24 @@ fn settle(
     }
 }
 
-/// The decision on a finished flow, as the datapath's worker makes it.
+/// The decision on a finished flow, judged as the datapath's worker does.
 fn outcome(f: &Finished) -> Outcome {
-    let v = f.classify();
-    let (client, server, subject, meta, encrypted) = match v {
-        Verdict::Identified(c) => {
-            let m = c.meta;
-            let meta = TextMeta {
-                sni: text(m.sni),
-                alpn: text(m.alpn),
-                host: text(m.host),
-                method: text(m.method),
-                software: text(m.software),
-                version: m.version,
-            };
-            let (cl, sv) = if c.reversed {
-                (f.server, f.client)
-            } else {
-                (f.client, f.server)
-            };
-            (cl, sv, Subject::Known(c.proto), meta, false)
-        }
-        Verdict::Unknown { encrypted } => {
-            let s = if f.reason.is_bound() {
-                Subject::Undecided
-            } else {
-                Subject::Unidentified
-            };
-            (f.client, f.server, s, TextMeta::default(), encrypted)
-        }
-        Verdict::NeedMore => (
-            f.client,
-            f.server,
-            Subject::Undecided,
-            TextMeta::default(),
-            false,
-        ),
-    };
+    let j = f.judge();
+    let meta = j.class.map_or_else(TextMeta::default, |c| TextMeta {
+        sni: text(c.meta.sni),
+        alpn: text(c.meta.alpn),
+        host: text(c.meta.host),
+        method: text(c.meta.method),
+        software: text(c.meta.software),
+        version: c.meta.version,
+    });
     Outcome {
-        client,
-        server,
-        subject,
+        client: j.client,
+        server: j.server,
+        subject: j.subject,
         reason: f.reason.name(),
         midstream: f.midstream,
-        encrypted,
+        encrypted: j.encrypted,
         meta,
     }
 }

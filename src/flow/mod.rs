@@ -7,9 +7,11 @@
 //! can give it a verdict — a held packet is never forgotten.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 
+pub mod judge;
 pub mod key;
 pub mod reassembly;
 pub mod table;
 
+pub use judge::Judgement;
 pub use key::{Endpoint, FlowKey};
 pub use table::{Bounds, Finished, Held, Ingest, Reason, Side, Table, TableStats};
