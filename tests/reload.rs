@@ -184,7 +184,19 @@ fn signed_reload_flips_a_pair_without_breaking_established_flows() {
     )
     .unwrap();
 
-    std::thread::sleep(Duration::from_millis(1500));
+    // Let the stream open a few connections under v1 first (python may
+    // take a while to start on a loaded machine); bounded wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lab
+        .log_of("stream")
+        .lines()
+        .filter(|l| l.ends_with(" ok"))
+        .count()
+        < 8
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let triggered = now_s();
     publish(&lab, &pol, &policy(2, &kid, false), &sec);
     assert!(
