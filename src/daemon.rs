@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub bounds: Bounds,
     /// Kernel queue length per queue.
     pub queue_len: u32,
+    /// Which netfilter backend installs the rules.
+    pub backend: rules::BackendChoice,
     /// CPUs to pin workers to (worker i to the i-th, cycling); none: no pinning.
     pub cpus: Vec<usize>,
     /// Let TCP segments without payload (except the opening SYN) pass in
@@ -138,7 +140,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             }
         ));
     }
-    let backend = rules::detect()?;
+    let backend = rules::select(opts.backend)?;
     // Leftovers of a crashed run stay in force until `install` replaces
     // them in one transaction: no unenforced gap, even when failing closed.
     let leftovers = backend.installed().unwrap_or(false);

@@ -21,6 +21,16 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum BackendArg {
+    /// iptables where it works, else native nft if the kernel has the nft queue statement.
+    Auto,
+    /// iptables / ip6tables (legacy or nft-compat).
+    Iptables,
+    /// Native nftables.
+    Nft,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Fail {
     Open,
     Closed,
@@ -76,6 +86,9 @@ enum Cmd {
         /// Kernel queue length per queue.
         #[arg(long, default_value_t = 4096)]
         queue_len: u32,
+        /// Netfilter backend that installs the rules.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendArg,
         /// Sample bytes held by all pending flows of a queue together; the
         /// oldest flows are evicted beyond it.
         #[arg(long, default_value_t = 64 << 20)]
@@ -203,6 +216,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             hold_ms,
             max_flows,
             queue_len,
+            backend,
             max_held_bytes,
             cpu_affinity,
             handshake,
@@ -232,6 +246,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     ..Bounds::default()
                 },
                 queue_len,
+                backend: match backend {
+                    BackendArg::Auto => portcullis::rules::BackendChoice::Auto,
+                    BackendArg::Iptables => portcullis::rules::BackendChoice::Iptables,
+                    BackendArg::Nft => portcullis::rules::BackendChoice::Nft,
+                },
                 cpus: cpu_affinity.map(|c| c.0).unwrap_or_default(),
                 handshake_in_kernel: handshake == Handshake::Syn,
                 trusted_keys,

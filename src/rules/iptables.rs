@@ -40,7 +40,7 @@ impl Family {
     }
 }
 
-fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Result<String, RulesError> {
+pub(super) fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Result<String, RulesError> {
     let display = format!("{cmd} {}", args.join(" "));
     let mut child = Command::new(cmd)
         .args(args)

@@ -27,6 +27,7 @@
 
 pub mod bpf;
 pub mod iptables;
+pub mod nft;
 
 use std::fmt;
 
@@ -119,14 +120,48 @@ pub trait RuleBackend: fmt::Debug {
 pub fn detect() -> Result<Box<dyn RuleBackend>, RulesError> {
     let nft_queue = nft_queue_works();
     let ipt = iptables::Iptables::probe();
+    choose(nft_queue, ipt)
+}
+
+/// Which backend `run --backend` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Probe and pick ([`detect`]).
+    Auto,
+    /// iptables / ip6tables (legacy or nft-compat).
+    Iptables,
+    /// Native nftables (needs the nft `queue` statement).
+    Nft,
+}
+
+/// The backend for `choice`; an explicit choice that cannot work on this
+/// machine is an error that says why, never a silent fallback.
+pub fn select(choice: BackendChoice) -> Result<Box<dyn RuleBackend>, RulesError> {
+    match choice {
+        BackendChoice::Auto => detect(),
+        BackendChoice::Iptables => Ok(Box::new(iptables::Iptables::probe()?)),
+        BackendChoice::Nft if nft_queue_works() => Ok(Box::new(nft::Nft)),
+        BackendChoice::Nft => Err(RulesError::NoBackend(
+            "--backend nft: this kernel rejects the nft queue statement (CONFIG_NFT_QUEUE is off); use --backend iptables".into(),
+        )),
+    }
+}
+
+/// The choice [`detect`] makes. iptables is preferred where both work: it
+/// can let empty TCP segments pass in the kernel (a bpf match nft lacks),
+/// and its nft-compat flavour drives the same kernel tables. Native nft is
+/// used where iptables is missing or unusable and the kernel accepts the
+/// nft `queue` statement.
+fn choose(
+    nft_queue: bool,
+    ipt: Result<iptables::Iptables, RulesError>,
+) -> Result<Box<dyn RuleBackend>, RulesError> {
     match (nft_queue, ipt) {
-        // An nft-native backend is not written yet; iptables (nft-compat)
-        // drives the same kernel and works with or without NFT_QUEUE.
         (_, Ok(b)) => Ok(Box::new(b)),
-        (true, Err(e)) => Err(RulesError::NoBackend(format!(
-            "nft queue works but the nft-native backend is not available and iptables is not usable: {e}"
+        (true, Err(_)) => Ok(Box::new(nft::Nft)),
+        (false, Err(e)) => Err(RulesError::NoBackend(format!(
+            "the nft queue statement is unsupported by this kernel (CONFIG_NFT_QUEUE) and iptables is unusable: {e}"
         ))),
-        (false, Err(e)) => Err(RulesError::NoBackend(format!("nft queue statement unsupported and iptables unusable: {e}"))),
     }
 }
 
@@ -151,4 +186,24 @@ pub fn nft_queue_works() -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choice_prefers_iptables_and_never_picks_a_backend_that_cannot_queue() {
+        let broken = || Err(RulesError::NoBackend("no iptables".into()));
+        assert_eq!(
+            choose(true, Ok(iptables::Iptables)).map(|b| b.name()).ok(),
+            Some("iptables")
+        );
+        assert_eq!(
+            choose(false, Ok(iptables::Iptables)).map(|b| b.name()).ok(),
+            Some("iptables")
+        );
+        assert_eq!(choose(true, broken()).map(|b| b.name()).ok(), Some("nft"));
+        assert!(choose(false, broken()).is_err());
+    }
 }
