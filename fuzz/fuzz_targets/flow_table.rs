@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         idle_ms: 500,
         decided_cache: 4,
         decided_ttl_ms: 100,
+        max_total_bytes: 2048,
     };
     let mut table = Table::new(bounds);
     let mut out: Vec<Finished> = Vec::new();
@@ -53,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
             dport: PORTS[(pair >> 3 & 3) as usize],
             flags: if pair & 0x20 != 0 { 0 } else { h[1] },
             seq: u32::from_be_bytes([h[2], h[3], 0, 0]).wrapping_add(u32::from(h[4])),
+            ack: u32::from_be_bytes([h[3], h[2], 0, 0]),
             payload,
         };
         now += u64::from(h[4] & 0x0f) * if h[4] & 0x80 != 0 { 100 } else { 1 };

@@ -20,6 +20,8 @@ fuzz_target!(|data: &[u8]| {
                 src: "198.18.1.2".parse().unwrap(),
                 dst: "2001:db8::1".parse().unwrap(),
                 dport: (i as u16).wrapping_mul(1499),
+                iif: (i % 3) as u32,
+                oif: (i % 2) as u32,
             };
             let d = p.decide(&facts);
             let _ = p.rule_name(d.rule);
