@@ -180,3 +180,55 @@ fn bad_policy_never_starts_enforcement() {
     );
     assert!(t.elapsed() < Duration::from_secs(8));
 }
+
+#[test]
+fn host_mode_enforces_the_hosts_own_traffic() {
+    let mut lab = lab("host");
+    // portcullis on the server itself: its INPUT and OUTPUT, not FORWARD.
+    let exe = exe().display().to_string();
+    let ev = lab.path("host-events.jsonl");
+    let state = lab.path("host-state.json");
+    let server = lab.server.clone();
+    lab.spawn(
+        &server,
+        "portcullis-host",
+        &[
+            &exe,
+            "run",
+            "--hook",
+            "host",
+            "--events",
+            &ev,
+            "--state-file",
+            &state,
+        ],
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !lab
+        .log_of("portcullis-host")
+        .contains("enforcing on queues")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            lab.log_of("portcullis-host")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Client-first (TLS, HTTP) judged on INPUT; server-first (the SSH
+    // banner the host itself sends on 443) judged on OUTPUT.
+    assert!(probe(&lab, Probe::Tls(SERVER4, 443)).unwrap().passed());
+    assert!(!probe(&lab, Probe::Tls(SERVER4, 8088)).unwrap().passed());
+    assert!(probe(&lab, Probe::Http(SERVER4, 80)).unwrap().passed());
+    assert!(!probe(&lab, Probe::Http(SERVER4, 9000)).unwrap().passed());
+    assert!(probe(&lab, Probe::Ssh(SERVER4, 22)).unwrap().passed());
+    assert!(!probe(&lab, Probe::Ssh(SERVER4_B, 443)).unwrap().passed());
+    assert!(probe(&lab, Probe::Dns(SERVER4, 53)).unwrap().passed());
+    let ev = std::path::PathBuf::from(ev);
+    let e = wait_event(&ev, |e| e["app_proto"] == "ssh" && e["dest_port"] == 443)
+        .unwrap_or_else(|| panic!("{:?}", events(&ev)));
+    assert_eq!(e["mitre_technique"], "T1571");
+    // The gateway forwards untouched: no rule there.
+    assert!(!gw_rules(&lab).contains("PORTCULLIS"));
+}
