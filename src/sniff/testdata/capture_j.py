@@ -6,6 +6,7 @@ comment says the bytes are built from the specification. Run as root on
 Debian 12:
 
   apt-get install nghttp2-server nghttp2-client curl nmap chrony
+  pip install pycomm3==1.2.16 cpppo==5.2.5   # into a venv; PY=its python
   python3 src/sniff/testdata/capture_j.py [name-filter]
 
 Programs and versions behind each fixture (Debian 12):
@@ -18,6 +19,10 @@ Programs and versions behind each fixture (Debian 12):
                                 ClientHello in SSL 2.0 framing, as old OpenSSL, Java and
                                 Windows clients send it); no client in Debian 12 sends one
   udp/ntp/chrony.client.bin     chronyd 4.3 -Q client request (precision field 32)
+  tcp/enip/pycomm3             pycomm3 1.2.16 (PyPI) CIPDriver open/close <-> cpppo 5.2.5 (PyPI)
+                               EtherNet/IP simulator (RegisterSession, SendRRData)
+  tcp/enip/cpppo-list-identity cpppo 5.2.5 client --list-identity <-> cpppo simulator
+  tcp/enip/cpppo-read          cpppo 5.2.5 client reading a tag <-> cpppo simulator
 """
 import os, socket, struct, subprocess, sys, threading, time
 
@@ -238,8 +243,41 @@ def ntp():
     write("udp/ntp/chrony.client.bin", data)
 
 
+def enip():
+    """cpppo's EtherNet/IP simulator answers pycomm3 and cpppo's client.
+    Both come from PyPI (pip install pycomm3==1.2.16 cpppo==5.2.5); PY names
+    the python that has them."""
+    if not want("tcp/enip"):
+        return
+    py = os.environ.get("PY", sys.executable)
+    port = 47231
+    p = subprocess.Popen([py, "-m", "cpppo.server.enip", "--address", f"127.0.0.1:{port}",
+                          "SCADA=INT[10]"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        client, server = relay_flow(47232, port, [py, "-c", (
+            "from pycomm3 import CIPDriver\n"
+            "d = CIPDriver('127.0.0.1:47232')\n"
+            "d.open()\n"
+            "d.close()\n")])
+        write("tcp/enip/pycomm3.client.bin", client)
+        write("tcp/enip/pycomm3.server.bin", server)
+        client, server = relay_flow(47233, port, [
+            py, "-m", "cpppo.server.enip.client", "--address", "127.0.0.1:47233",
+            "--list-identity"])
+        write("tcp/enip/cpppo-list-identity.client.bin", client)
+        write("tcp/enip/cpppo-list-identity.server.bin", server)
+        client, server = relay_flow(47234, port, [
+            py, "-m", "cpppo.server.enip.client", "--address", "127.0.0.1:47234",
+            "SCADA[0-3]"])
+        write("tcp/enip/cpppo-read.client.bin", client)
+        write("tcp/enip/cpppo-read.server.bin", server)
+    finally:
+        stop(p)
+
+
 def main():
-    for f in [http2, tls, ntp]:
+    for f in [http2, tls, ntp, enip]:
         f()
 
 
