@@ -80,7 +80,7 @@ fn message(buf: &[u8], request: bool, complete: bool) -> Sniff<Meta<'static>> {
     // ruled out on their first bytes.
     let command = match (at(buf, 0), at(buf, 1)) {
         (Some(lo), Some(hi)) => u16::from_le_bytes([lo, hi]),
-        (Some(lo), None) if matches!(lo, 0x04 | 0x63..=0x65 | 0x6f | 0x70) => return short,
+        (Some(0x04 | 0x63..=0x65 | 0x6f | 0x70), None) => return short,
         (None, _) => return Sniff::NeedMore,
         _ => return Sniff::NotThis,
     };
@@ -98,6 +98,9 @@ fn message(buf: &[u8], request: bool, complete: bool) -> Sniff<Meta<'static>> {
     let zero = |r: std::ops::Range<usize>| r.filter_map(|i| at(buf, i)).all(|b| b == 0);
     if !zero(20..24) || (request && !zero(8..12)) {
         return Sniff::NotThis;
+    }
+    if buf.len() < HEADER {
+        return short;
     }
     let mut c = Cursor::new(buf.get(2..).unwrap_or_default());
     let (Some(len), Some(session), Some(status), Some(_context), Some(options)) =
