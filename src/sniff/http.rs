@@ -1,11 +1,16 @@
 //! HTTP/1.x requests (and responses seen alone), HTTP CONNECT tunnels, and
 //! the HTTP/2 prior-knowledge connection preface (RFC 9113 section 3.4).
 //!
-//! A request matches once its request line is complete: a known method, one
-//! space, a request-target without controls, one space, `HTTP/1.0` or
-//! `HTTP/1.1`. The Host header is read when the header block is in the
-//! sample. A response (`HTTP/1.x NNN`) matches only when the initiator's
-//! side is empty (a capture or conntrack pickup that missed the request).
+//! A request matches once its request line is complete: a known method, a
+//! space, a request-target without controls, a space, `HTTP/1.0` or
+//! `HTTP/1.1` (runs of spaces between the three are accepted, as RFC 9112
+//! section 3 lets servers do and nginx does). The Host header is read when the
+//! header block is in the sample. A response (`HTTP/1.x NNN`) matches only
+//! when the initiator's side is empty (a capture or conntrack pickup that
+//! missed the request).
+//!
+//! The HTTP/2 preface is the client's; a server that sends its SETTINGS
+//! frame first makes the detector wait for the client's bytes.
 
 use super::cursor::{first_line, prefix, prefix_ci};
 use super::{Detector, Input, Meta, Proto, Sniff};
@@ -73,9 +78,48 @@ fn detect_h2<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
             ..Meta::default()
         }),
         Some(false) => Sniff::NotThis,
-        None if input.client.is_empty() && !input.server.is_empty() => Sniff::NotThis,
+        // A server may send its SETTINGS before the client's preface
+        // arrives (RFC 9113 section 3.4; nghttpd and Cloudflare do): wait
+        // for the client. The server's bytes alone never name the flow.
+        None if input.client.is_empty() && !input.server.is_empty() => {
+            if settings_prefix(input.server) {
+                Sniff::NeedMore
+            } else {
+                Sniff::NotThis
+            }
+        }
         None => Sniff::NeedMore,
     }
+}
+
+/// A frame header of a server's first SETTINGS frame (RFC 9113 section
+/// 6.5), as far as `buf` holds it: a length that is a multiple of 6 and at
+/// most the default SETTINGS_MAX_FRAME_SIZE, type 4, no flags (not an ACK),
+/// stream 0.
+fn settings_prefix(buf: &[u8]) -> bool {
+    const HEAD: [Option<u8>; 9] = [
+        None,
+        None,
+        None,
+        Some(4),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+        Some(0),
+    ];
+    let fixed = HEAD
+        .iter()
+        .zip(buf)
+        .all(|(want, got)| want.is_none_or(|w| w == *got));
+    let len_ok = match buf.get(..3) {
+        Some(&[a, b, c]) => {
+            let len = u32::from_be_bytes([0, a, b, c]);
+            len % 6 == 0 && len <= 16_384
+        }
+        _ => buf.first().is_none_or(|&b| b == 0),
+    };
+    fixed && len_ok
 }
 
 fn detect_connect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
@@ -128,11 +172,15 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
         }
         Err(()) => return Sniff::NotThis,
     };
-    let rest = line.get(method.len() + 1..).unwrap_or_default();
-    let Some(sp) = rest.iter().rposition(|&b| b == b' ') else {
+    // RFC 9112 section 3: a recipient may split the request line on runs
+    // of spaces, and nginx and Suricata do; so does this detector, or
+    // one extra space would hide a request that such a server answers.
+    let rest = trim_ws(line.get(method.len() + 1..).unwrap_or_default());
+    let Some(sp) = rest.iter().rposition(|&b| is_ws(b)) else {
         return Sniff::NotThis;
     };
     let (target, version) = rest.split_at(sp);
+    let target = trim_ws(target);
     let version = version.get(1..).unwrap_or_default();
     let minor = match version {
         b"HTTP/1.1" => 1,
@@ -166,6 +214,19 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
         version: Some(0x0100 | minor),
         ..Meta::default()
     })
+}
+
+/// The separator of a request line's parts. RFC 9112 also lets a server
+/// split on tabs; nginx does not, so neither does this detector.
+fn is_ws(b: u8) -> bool {
+    b == b' '
+}
+
+/// `b` without leading and trailing spaces.
+fn trim_ws(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|&c| !is_ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_ws(c)).map_or(start, |i| i + 1);
+    b.get(start..end).unwrap_or_default()
 }
 
 fn has_end(headers: &[u8]) -> bool {

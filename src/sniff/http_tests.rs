@@ -107,3 +107,67 @@ fn method_is_borrowed_from_the_request() {
     assert_eq!(detect_http(&input(b"PROPX", b"")), Sniff::NotThis);
     assert_eq!(detect_http(&input(b"MKCALENDARX", b"")), Sniff::NotThis);
 }
+
+const H2_CURL: &[u8] = include_bytes!("testdata/tcp/http2/curl.client.bin");
+const H2_NGHTTP: &[u8] = include_bytes!("testdata/tcp/http2/nghttp.client.bin");
+/// nghttpd's side of the nghttp flow; it opens with the SETTINGS frame
+/// nghttpd sends before the client speaks (capture_j.py checks that).
+const H2_NGHTTPD: &[u8] = include_bytes!("testdata/tcp/http2/nghttp.server.bin");
+
+#[test]
+fn h2_server_settings_first_waits_for_the_client() {
+    // nghttpd sends its SETTINGS (15 bytes) to a client that has said nothing.
+    for n in 1..=15 {
+        assert_eq!(
+            detect_h2(&input(b"", &H2_NGHTTPD[..n])),
+            Sniff::NeedMore,
+            "prefix {n}"
+        );
+    }
+    for client in [H2_CURL, H2_NGHTTP] {
+        assert!(matches!(
+            detect_h2(&input(client, H2_NGHTTPD)),
+            Sniff::Match(m) if m.version == Some(2)
+        ));
+    }
+    // Then an HTTP/1.1 request is not HTTP/2.
+    assert_eq!(detect_h2(&input(CURL, H2_NGHTTPD)), Sniff::NotThis);
+}
+
+#[test]
+fn h2_server_bytes_that_are_not_settings_rule_it_out() {
+    for server in [
+        &b"SSH-2.0-OpenSSH_9.2p1\r\n"[..],
+        b"220 mail.example ESMTP\r\n",
+        // A SETTINGS ACK, a length that is not a multiple of 6, stream 1.
+        b"\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+        b"\x00\x00\x07\x04\x00\x00\x00\x00\x00",
+        b"\x00\x00\x06\x04\x00\x00\x00\x00\x01",
+        // Longer than the default SETTINGS_MAX_FRAME_SIZE.
+        b"\x00\x40\x02\x04\x00\x00\x00\x00\x00",
+    ] {
+        assert_eq!(detect_h2(&input(b"", server)), Sniff::NotThis, "{server:?}");
+    }
+}
+
+#[test]
+fn request_line_with_runs_of_whitespace() {
+    // RFC 9112 section 3: servers may split on runs of spaces; nginx does.
+    for req in [
+        &b"GET  /  HTTP/1.0\r\nHost: a\r\n\r\n"[..],
+        b"POST /x HTTP/1.1 \r\nHost: a\r\n\r\n",
+    ] {
+        match detect_http(&input(req, b"")) {
+            Sniff::Match(m) => assert_eq!(m.host, Some(&b"a"[..]), "{req:?}"),
+            other => panic!("{req:?}: {other:?}"),
+        }
+    }
+    for bad in [
+        &b"GET  HTTP/1.1\r\n\r\n"[..],
+        b"GET / / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.2\r\n\r\n",
+        b"GET / \tHTTP/1.1\r\n\r\n",
+    ] {
+        assert_eq!(detect_http(&input(bad, b"")), Sniff::NotThis, "{bad:?}");
+    }
+}

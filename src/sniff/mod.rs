@@ -21,6 +21,7 @@ mod dhcp;
 mod dnp3;
 mod dns;
 mod dtls;
+mod enip;
 mod ftp;
 mod http;
 mod ike;
@@ -180,6 +181,7 @@ pub(crate) const FAMILIES: &[&[Detector]] = &[
     snmp::DETECTORS,
     modbus::DETECTORS,
     dnp3::DETECTORS,
+    enip::DETECTORS,
     netbios::DETECTORS,
     dns::DETECTORS,
     sip::DETECTORS,

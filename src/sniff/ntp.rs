@@ -5,8 +5,9 @@
 //! use (symmetric active, client or broadcast from the initiator; symmetric
 //! passive or server from the responder), a length of 48 bytes plus either
 //! a key id and an MD5 / SHA-1 / AES-CMAC digest or whole extension fields,
-//! a stratum of at most 16, root delay and dispersion under 1024 s, a poll exponent within -7..=17 and a precision
-//! within -40..=0 (SNTP clients zero both). A server's answer also needs a
+//! a stratum of at most 16, root delay and dispersion under 1024 s, a poll
+//! exponent within -7..=17 and a precision within -40..=0 (SNTP clients
+//! zero both; chrony's client requests say 32). A server's answer also needs a
 //! non-zero transmit timestamp and, unless it is a kiss-o'-death, a
 //! stratum of 1 to 15.
 
@@ -53,7 +54,10 @@ fn packet(buf: &[u8], from_initiator: bool) -> Option<Meta<'_>> {
     if !(1..=4).contains(&version) || !mode_ok || !tail_ok(buf) {
         return None;
     }
-    if stratum > 16 || !(-7..=17).contains(&poll) || !(-40..=0).contains(&precision) {
+    // chrony's client requests carry a precision of 32 on purpose, so as
+    // not to tell the server the client's own (ntp_core.c, chrony 4.x).
+    let precision_ok = (-40..=0).contains(&precision) || (mode == 3 && precision == 32);
+    if stratum > 16 || !(-7..=17).contains(&poll) || !precision_ok {
         return None;
     }
     // Root delay and dispersion: 16.16 seconds; over 1024 s is absurd.

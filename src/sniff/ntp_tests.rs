@@ -65,3 +65,22 @@ fn near_misses_are_not_ntp() {
         Sniff::NotThis
     );
 }
+
+const CHRONY: &[u8] = include_bytes!("testdata/udp/ntp/chrony.client.bin");
+
+#[test]
+fn chrony_request_with_precision_32_matches() {
+    // chronyd 4.3 (-Q) hides its precision: the field says 32.
+    assert_eq!(CHRONY[3], 0x20);
+    match detect(&input(CHRONY, ANSWER)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"client"[..])),
+        other => panic!("{other:?}"),
+    }
+    // 32 is only a client request's; any other positive precision is not NTP.
+    let mut b = CHRONY.to_vec();
+    b[3] = 0x21;
+    assert_eq!(detect(&input(&b, b"")), Sniff::NotThis);
+    let mut b = CHRONY.to_vec();
+    b[0] = 0x21; // symmetric active
+    assert_eq!(detect(&input(&b, b"")), Sniff::NotThis);
+}

@@ -158,6 +158,8 @@ protocols! {
     Modbus => "modbus",
     /// DNP3.
     Dnp3 => "dnp3",
+    /// EtherNet/IP encapsulation (CIP explicit messaging).
+    Enip => "enip",
 }
 
 impl fmt::Display for Proto {

@@ -114,7 +114,8 @@ fn run<'a>(input: &Input<'a>, exhausted: bool) -> Run<'a> {
 }
 
 /// DNS, mDNS and LLMNR share one wire format; the port that RFC 6762 and
-/// RFC 4795 fix for them is what tells them apart. This is the only place
+/// RFC 4795 fix for them is what tells them apart (LLMNR: a query to 5355,
+/// or a response from it). This is the only place
 /// a port takes part in naming a protocol, and only after the bytes matched.
 fn refine(proto: Proto, input: &Input<'_>) -> Proto {
     if proto != Proto::Dns || input.transport != Transport::Udp {
@@ -123,6 +124,44 @@ fn refine(proto: Proto, input: &Input<'_>) -> Proto {
     match (input.client_port, input.server_port) {
         (_, 5353) | (5353, _) => Proto::Mdns,
         (_, 5355) => Proto::Llmnr,
+        // An LLMNR query goes to a multicast group; the answer comes back
+        // unicast from port 5355 (RFC 4795 section 2.5) and is a flow of its
+        // own whose first datagram is the response.
+        (5355, _) if is_response(input.client) => Proto::Llmnr,
         _ => proto,
+    }
+}
+
+/// The QR bit of the DNS header that opens `msg`.
+fn is_response(msg: &[u8]) -> bool {
+    msg.get(2).is_some_and(|b| b & 0x80 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn udp<'a>(client: &'a [u8], client_port: u16, server_port: u16) -> Input<'a> {
+        Input {
+            client,
+            server: b"",
+            transport: Transport::Udp,
+            client_port,
+            server_port,
+            complete: false,
+        }
+    }
+
+    #[test]
+    fn llmnr_is_named_by_its_port_after_the_bytes_matched_dns() {
+        let (query, response) = (&[0, 1, 0x00, 0][..], &[0, 1, 0x80, 0][..]);
+        assert_eq!(refine(Proto::Dns, &udp(query, 50000, 5355)), Proto::Llmnr);
+        assert_eq!(
+            refine(Proto::Dns, &udp(response, 5355, 50000)),
+            Proto::Llmnr
+        );
+        // A resolver query that happens to leave from port 5355 is DNS.
+        assert_eq!(refine(Proto::Dns, &udp(query, 5355, 53)), Proto::Dns);
+        assert_eq!(refine(Proto::Dns, &udp(response, 5354, 50000)), Proto::Dns);
     }
 }

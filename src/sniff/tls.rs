@@ -7,8 +7,15 @@
 //! session id of at most 32 bytes and a non-empty, even-length cipher suite
 //! list. SNI, the first ALPN and the highest offered version are read when
 //! the whole ClientHello is in the sample.
+//!
+//! An SSL 2.0 CLIENT-HELLO also matches (SSL 2.0 itself, or the
+//! backward-compatible hello of RFC 5246 appendix E.2 that old OpenSSL,
+//! Java and Windows clients and TLS scanners send): a two-byte header with
+//! the top bit set, message type 1, version 0.2 or 3.0 to 3.3, a non-empty
+//! cipher spec list of 3-byte entries, a session id of 0 or 16 bytes and a
+//! challenge of 16 to 32 bytes whose lengths add up to the header's length.
 
-use super::cursor::Cursor;
+use super::cursor::{at, be16_at, Cursor};
 use super::{Detector, Input, Meta, Proto, Sniff, SAMPLE_MAX};
 
 /// The TLS detector.
@@ -30,7 +37,10 @@ const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    if !input.client.is_empty() {
+    if let Some(&first) = input.client.first() {
+        if first & 0x80 != 0 {
+            return sslv2_hello(input.client, input.complete);
+        }
         return hello(input.client, CLIENT_HELLO, input.complete);
     }
     if input.server.is_empty() {
@@ -93,6 +103,63 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
             _ => Sniff::NeedMore,
         },
     }
+}
+
+/// SSL 2.0 header (2) + msg_type (1) + version, cipher_spec_length,
+/// session_id_length, challenge_length (2 each).
+const V2_HEAD: usize = 11;
+/// The shortest CLIENT-HELLO: its head after the length, one cipher spec,
+/// a 16-byte challenge.
+const V2_MIN: usize = V2_HEAD - 2 + 3 + 16;
+
+/// An SSL 2.0-framed CLIENT-HELLO (RFC 6101 appendix E, RFC 5246 appendix
+/// E.2). Its fixed head says how long every part is, so the head alone is
+/// checked for consistency; the match waits for the whole message (a few
+/// dozen bytes, one segment) unless no more bytes come.
+fn sslv2_hello(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
+    // Fixed offsets, so a short prefix is judged on the fields it holds.
+    let head = (
+        be16_at(buf, 0),
+        at(buf, 2),
+        be16_at(buf, 3),
+        be16_at(buf, 5),
+        be16_at(buf, 7),
+        be16_at(buf, 9),
+    );
+    let (Some(len), Some(kind), Some(version), Some(specs), Some(sid), Some(chal)) = head else {
+        let early_bad = matches!(head.0, Some(n) if usize::from(n & 0x7fff) < V2_MIN)
+            || matches!(head.1, Some(k) if k != CLIENT_HELLO)
+            || matches!(head.2, Some(v) if !sslv2_version(v));
+        return if early_bad {
+            Sniff::NotThis
+        } else {
+            Sniff::NeedMore
+        };
+    };
+    let len = usize::from(len & 0x7fff);
+    let (specs, sid, chal) = (usize::from(specs), usize::from(sid), usize::from(chal));
+    let consistent = kind == CLIENT_HELLO
+        && sslv2_version(version)
+        && specs > 0
+        && specs % 3 == 0
+        && (sid == 0 || sid == 16)
+        && (16..=32).contains(&chal)
+        && len == V2_HEAD - 2 + specs + sid + chal;
+    if !consistent {
+        return Sniff::NotThis;
+    }
+    if buf.len() < len + 2 && !complete {
+        return Sniff::NeedMore;
+    }
+    Sniff::Match(Meta {
+        version: Some(u32::from(version)),
+        ..Meta::default()
+    })
+}
+
+/// SSL 2.0 (0x0002), or SSL 3.0 to TLS 1.2 offered in SSL 2.0 framing.
+fn sslv2_version(v: u16) -> bool {
+    v == 0x0002 || (0x0300..=0x0303).contains(&v)
 }
 
 trait OrPartial<'a> {

@@ -83,3 +83,58 @@ fn rejects_non_tls() {
         assert_eq!(detect(&input(bad, false)), Sniff::NotThis, "{bad:?}");
     }
 }
+
+const NMAP_SSLV2: &[u8] = include_bytes!("testdata/tcp/tls/nmap-sslv2.client.bin");
+const SSLV2_COMPAT: &[u8] = include_bytes!("testdata/tcp/tls/sslv2-compat.client.bin");
+
+#[test]
+fn sslv2_framed_hellos_match_after_every_prefix_needs_more() {
+    for (hello, version) in [(NMAP_SSLV2, 0x0002), (SSLV2_COMPAT, 0x0301)] {
+        for n in 1..hello.len() {
+            assert_eq!(
+                detect(&input(&hello[..n], false)),
+                Sniff::NeedMore,
+                "prefix {n}"
+            );
+        }
+        assert_eq!(meta(hello).version, Some(version));
+        // A flow that ends after a consistent head is still TLS.
+        assert!(matches!(
+            detect(&input(&hello[..12], true)),
+            Sniff::Match(_)
+        ));
+    }
+}
+
+#[test]
+fn sslv2_head_must_add_up() {
+    let mut bad = SSLV2_COMPAT.to_vec();
+    bad[1] += 3; // length no longer the sum of the parts
+    assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+    let mut bad = SSLV2_COMPAT.to_vec();
+    bad[2] = 4; // SERVER-HELLO, not a client's
+    assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+    let mut bad = SSLV2_COMPAT.to_vec();
+    bad[4] = 0x04; // TLS 1.3 never uses SSL 2.0 framing
+    assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+    let mut bad = SSLV2_COMPAT.to_vec();
+    bad[6] = 0x0e; // 14 bytes of cipher specs: not 3-byte entries
+    bad[1] -= 1;
+    assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+    let mut bad = SSLV2_COMPAT.to_vec();
+    bad[10] = 8; // an 8-byte challenge
+    bad[1] -= 24;
+    assert_eq!(
+        detect(&input(&bad[..bad.len() - 24], false)),
+        Sniff::NotThis
+    );
+    // ONC-RPC record marking also sets the top bit; its length field
+    // reads as an SSL 2.0 length of zero.
+    assert_eq!(
+        detect(&input(
+            b"\x80\x00\x00\x28\x12\x34\x56\x78\x00\x00\x00\x00",
+            false
+        )),
+        Sniff::NotThis
+    );
+}
