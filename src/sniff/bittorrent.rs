@@ -36,11 +36,7 @@ const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
 const HANDSHAKE_LEN: usize = 68;
 
 fn detect_peer<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    let side = if input.client.is_empty() {
-        input.server
-    } else {
-        input.client
-    };
+    let side = input.first_side();
     match prefix(side, HANDSHAKE) {
         None => Sniff::NeedMore,
         Some(false) => Sniff::NotThis,
@@ -73,18 +69,7 @@ const METHODS: &[&[u8]] = &[
 const MAX_DEPTH: u8 = 6;
 
 fn detect_dht<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    let side = if input.client.is_empty() {
-        input.server
-    } else {
-        input.client
-    };
-    if side.is_empty() {
-        return Sniff::NeedMore;
-    }
-    match krpc(side) {
-        Some(meta) => Sniff::Match(meta),
-        None => Sniff::NotThis,
-    }
+    input.one_message(krpc)
 }
 
 /// A bencoded value, as far as KRPC needs to look into it.

@@ -30,18 +30,7 @@ const OPT_MESSAGE_TYPE: u8 = 53;
 const OPT_VENDOR_CLASS: u8 = 60;
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    let side = if input.client.is_empty() {
-        input.server
-    } else {
-        input.client
-    };
-    if side.is_empty() {
-        return Sniff::NeedMore;
-    }
-    match message(side) {
-        Some(meta) => Sniff::Match(meta),
-        None => Sniff::NotThis,
-    }
+    input.one_message(message)
 }
 
 fn message(buf: &[u8]) -> Option<Meta<'_>> {

@@ -21,11 +21,7 @@ pub(crate) const DETECTORS: &[Detector] = &[Detector {
 }];
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    let side = if input.client.is_empty() {
-        input.server
-    } else {
-        input.client
-    };
+    let side = input.first_side();
     if side.is_empty() {
         return Sniff::NeedMore;
     }

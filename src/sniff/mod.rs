@@ -98,6 +98,31 @@ pub struct Input<'a> {
     pub complete: bool,
 }
 
+impl<'a> Input<'a> {
+    /// The side that has spoken: the initiator's bytes, or the responder's
+    /// when the initiator's are empty (a flow seen from one side only).
+    pub fn first_side(&self) -> &'a [u8] {
+        if self.client.is_empty() {
+            self.server
+        } else {
+            self.client
+        }
+    }
+
+    /// For protocols judged on one whole message (a datagram): NeedMore
+    /// while nothing was seen, else what `parse` makes of the first side.
+    pub fn one_message(&self, parse: impl FnOnce(&'a [u8]) -> Option<Meta<'a>>) -> Sniff<Meta<'a>> {
+        let side = self.first_side();
+        if side.is_empty() {
+            return Sniff::NeedMore;
+        }
+        match parse(side) {
+            Some(meta) => Sniff::Match(meta),
+            None => Sniff::NotThis,
+        }
+    }
+}
+
 /// Metadata a detector found, borrowed from the flow's bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Meta<'a> {

@@ -34,18 +34,7 @@ const IP_ADDRESS: u8 = 0x40;
 const TIME_TICKS: u8 = 0x43;
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    let side = if input.client.is_empty() {
-        input.server
-    } else {
-        input.client
-    };
-    if side.is_empty() {
-        return Sniff::NeedMore;
-    }
-    match message(side) {
-        Some(meta) => Sniff::Match(meta),
-        None => Sniff::NotThis,
-    }
+    input.one_message(message)
 }
 
 /// Reads one BER TLV with a definite length; returns its tag and contents.
