@@ -171,13 +171,18 @@ fn inline<'a>(buf: &'a [u8], answered: bool, complete: bool) -> Sniff<Meta<'a>> 
         .position(|&b| !b.is_ascii_alphabetic())
         .unwrap_or(buf.len());
     let word = buf.get(..word_end).unwrap_or_default();
+    // Redis commands are 3 to 16 letters: anything else is ruled out
+    // without looking the word up.
+    if word.len() > 16 || (word_end < buf.len() && word.len() < 3) {
+        return Sniff::NotThis;
+    }
     let known = INLINE.iter().any(|c| c.eq_ignore_ascii_case(word));
-    let could = INLINE.iter().any(|c| {
-        c.len() > word.len()
-            && c.get(..word.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(word))
-    });
     if word_end == buf.len() {
+        let could = INLINE.iter().any(|c| {
+            c.len() > word.len()
+                && c.get(..word.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(word))
+        });
         return if could || known {
             more(answered, complete)
         } else {
