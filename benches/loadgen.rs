@@ -103,7 +103,8 @@ fn serve(addr: SocketAddr, tls: Option<Arc<Tls>>) {
         let Ok(mut s) = s else { continue };
         let tls = tls.clone();
         std::thread::spawn(move || {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            // Long enough for the bench's 10 s keepalive-idle check.
+            let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
             let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
             if let Some(tls) = tls {
                 let _ = tls.session(&s, true, |ssl| {
