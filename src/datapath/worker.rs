@@ -99,8 +99,10 @@ pub fn run_worker(
     while !stop.load(Ordering::Relaxed) {
         let now = start.elapsed().as_millis() as u64;
         let timeout = table.next_deadline(now).map_or(100, |d| d.clamp(1, 100)) as i32;
+        // One clock read per drained batch, taken after the wait.
+        let mut batch_now = None;
         let res = q.recv(timeout, |v, p| {
-            let now = start.elapsed().as_millis() as u64;
+            let now = *batch_now.get_or_insert_with(|| start.elapsed().as_millis() as u64);
             on_packet(&ctx, &mut table, &mut out, v, p, now);
         });
         match res {
@@ -111,7 +113,7 @@ pub fn run_worker(
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
-        let now = start.elapsed().as_millis() as u64;
+        let now = batch_now.unwrap_or_else(|| start.elapsed().as_millis() as u64);
         table.expire(now, &mut out);
         if !out.is_empty() {
             let mut v = q.verdicts();

@@ -249,3 +249,30 @@ fn a_reconnect_on_a_decided_tuple_is_judged_again() {
         Ingest::Held
     );
 }
+
+#[test]
+fn order_stays_bounded_behind_a_flow_that_never_speaks() {
+    let mut t = Table::new(Bounds::default());
+    let mut out = Vec::new();
+    // The oldest record: a handshake and then silence (idle, not expired).
+    handshake(&mut t, &mut out);
+    // 20,000 short HTTP connections from other ports, each decided.
+    for i in 0..20_000u32 {
+        let sport = 1024 + (i % 60_000) as u16;
+        let syn = crate::packet::tests::v4_tcp(C, S, sport, 80, 7, SYN, b"");
+        let get = crate::packet::tests::v4_tcp(C, S, sport, 80, 8, ACK, b"GET / HTTP/1.1\r\n\r\n");
+        let now = 1 + u64::from(i) / 10;
+        feed(&mut t, &syn, 2 * i, now, &mut out);
+        feed(&mut t, &get, 2 * i + 1, now, &mut out);
+        t.expire(now, &mut out);
+        for f in out.drain(..) {
+            t.recycle(f);
+        }
+    }
+    assert_eq!(t.len(), 1, "only the silent flow is pending");
+    assert!(
+        t.order.len() <= 2 * t.len() + 1025,
+        "order grew to {}",
+        t.order.len()
+    );
+}
