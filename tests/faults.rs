@@ -257,7 +257,20 @@ fn socket_overflow_enobufs_is_counted_and_survived() {
 #[test]
 fn syn_flood_keeps_memory_bounded_evicts_oldest_and_still_classifies() {
     let mut lab = lab("flood");
-    let ev = enforce(&mut lab, &["--max-flows", "20000", "--queue-len", "65536"]);
+    // Fail closed: under fail-open a flood that fills the socket makes the
+    // kernel pass packets unjudged (by design, counted in failopen_passed),
+    // which would let the probe below through for the wrong reason.
+    let ev = enforce(
+        &mut lab,
+        &[
+            "--max-flows",
+            "20000",
+            "--queue-len",
+            "65536",
+            "--fail",
+            "closed",
+        ],
+    );
     let pid = portcullis_pid(&lab);
     let base = vm_hwm_kib(pid);
     let tool = write_tool(&lab, "craft.py", CRAFT);
@@ -297,9 +310,10 @@ fn syn_flood_keeps_memory_bounded_evicts_oldest_and_still_classifies() {
         "flood: {} s, peak RSS {peak} KiB (start {base} KiB), counters {counters:?}",
         t.elapsed().as_secs_f64()
     );
-    // 120,000 flow records into a table of 20,000: the oldest went.
+    // Up to 120,000 flow records (SYNs the full socket dropped are not
+    // recorded) into a table of 20,000: the oldest went.
     assert!(
-        counters["evictions"] >= 50_000,
+        counters["evictions"] >= 30_000,
         "{counters:?} {}",
         lab.log_of("flood")
     );
