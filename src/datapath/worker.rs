@@ -8,13 +8,12 @@
 use super::counters::{add, inc, Counters};
 use super::nfqueue::{verdict, NfQueue, QueueConfig, QueuedPacket, Verdicts};
 use crate::events::{rfc3339, text, EventSink, FlowEvent};
-use crate::flow::{Bounds, Finished, Held, Ingest, Side, Table, TableStats};
+use crate::flow::{Bounds, Finished, Held, Ingest, Judgement, Side, Table, TableStats};
 use crate::packet;
-use crate::policy::{Action, Decision, Facts, Policy, Subject};
+use crate::policy::{Action, Decision, Policy};
 use crate::rules::{
     MARK_ALLOW, MARK_DROP, MARK_MASK, MARK_PASS, MARK_QUEUED, MARK_QUEUED_REPLY, MARK_REJECT,
 };
-use crate::sniff::{Classification, Verdict};
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -207,9 +206,8 @@ fn settle(
 ) {
     let policy = ctx.policy.load();
     for f in out.drain(..) {
-        let verdict_ = f.classify();
-        let (facts, class, encrypted) = facts_of(&f, &verdict_);
-        let d = policy.decide(&facts);
+        let j = f.judge();
+        let d = policy.decide(&j.facts(f.key.transport));
         let bits = mark_of(d.action);
         for h in &f.held {
             v.push(h.id, verdict::REPEAT, Some(with_bits(h.mark, bits)));
@@ -229,72 +227,23 @@ fn settle(
             inc(&c.flows_evicted);
         }
         if ctx.log_all || d.action != Action::Allow {
-            ctx.events
-                .emit(event(&policy, &f, &facts, &d, class, encrypted));
+            ctx.events.emit(event(&policy, &f, &j, &d));
         }
         table.recycle(f);
     }
 }
 
-/// The policy facts of a finished flow: its protocol (or why none), with
-/// initiator and responder swapped when the bytes say so.
-fn facts_of<'a>(f: &'a Finished, v: &Verdict<'a>) -> (Facts, Option<Classification<'a>>, bool) {
-    let reversed = matches!(*v, Verdict::Identified(c) if c.reversed);
-    let (iif, oif) = if reversed {
-        (f.ifaces.1, f.ifaces.0)
-    } else {
-        f.ifaces
-    };
-    let (client, server, subject, class, encrypted) = match *v {
-        Verdict::Identified(c) if c.reversed => {
-            (f.server, f.client, Subject::Known(c.proto), Some(c), false)
-        }
-        Verdict::Identified(c) => (f.client, f.server, Subject::Known(c.proto), Some(c), false),
-        Verdict::Unknown { encrypted } => {
-            let s = if f.reason.is_bound() {
-                Subject::Undecided
-            } else {
-                Subject::Unidentified
-            };
-            (f.client, f.server, s, None, encrypted)
-        }
-        Verdict::NeedMore => (f.client, f.server, Subject::Undecided, None, false),
-    };
-    let facts = Facts {
-        subject,
-        transport: f.key.transport,
-        src: client.ip,
-        dst: server.ip,
-        dport: server.port,
-        iif,
-        oif,
-    };
-    let _ = client.port;
-    (facts, class, encrypted)
-}
-
-fn event(
-    policy: &Policy,
-    f: &Finished,
-    facts: &Facts,
-    d: &Decision,
-    class: Option<Classification<'_>>,
-    encrypted: bool,
-) -> FlowEvent {
-    let (src_port, dest_port) = if facts.src == f.client.ip && facts.dport == f.server.port {
-        (f.client.port, f.server.port)
-    } else {
-        (f.server.port, f.client.port)
-    };
+fn event(policy: &Policy, f: &Finished, j: &Judgement<'_>, d: &Decision) -> FlowEvent {
+    let class = j.class;
     let meta = class.map(|c| c.meta).unwrap_or_default();
     FlowEvent {
         timestamp: rfc3339(SystemTime::now()),
         event_type: "flow",
-        src_ip: facts.src.to_string(),
-        src_port,
-        dest_ip: facts.dst.to_string(),
-        dest_port,
-        proto: facts.transport.name(),
+        src_ip: j.client.ip.to_string(),
+        src_port: j.client.port,
+        dest_ip: j.server.ip.to_string(),
+        dest_port: j.server.port,
+        proto: f.key.transport.name(),
         app_proto: class.map_or("unknown", |c| c.proto.name()).to_string(),
         action: d.action.name(),
         policy_action: (d.action != d.policy_action).then(|| d.policy_action.name()),
@@ -302,7 +251,7 @@ fn event(
         reason: f.reason.name(),
         policy_version: policy.version,
         mitre_technique: d.t1571.then_some("T1571"),
-        encrypted,
+        encrypted: j.encrypted,
         midstream: f.midstream,
         sni: text(meta.sni),
         alpn: text(meta.alpn),
