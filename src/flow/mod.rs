@@ -7,6 +7,7 @@
 //! can give it a verdict — a held packet is never forgotten.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 
+pub mod bounds;
 pub mod judge;
 pub mod key;
 pub mod reassembly;
