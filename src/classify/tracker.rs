@@ -229,17 +229,9 @@ impl Tracker {
         now: u64,
         done: &mut Vec<Done>,
     ) -> bool {
-        let src = Endpoint {
-            ip: pkt.src,
-            port: pkt.sport,
-        };
-        let dst = Endpoint {
-            ip: pkt.dst,
-            port: pkt.dport,
-        };
-        let key = FlowKey::new(pkt.transport, src, dst);
+        let (key, src, dst) = FlowKey::of(pkt);
         let tcp = pkt.transport == Transport::Tcp;
-        let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let syn_only = pkt.is_opening_syn();
         if syn_only && self.flows.get(&key).is_some_and(|e| e.closed.is_some()) {
             self.end(key, None, done);
         }
@@ -308,8 +300,7 @@ impl Tracker {
             }
         }
         let tcp = pkt.transport == Transport::Tcp;
-        let syn_ack =
-            tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
+        let syn_ack = pkt.is_syn_ack();
         // Same guess as the pending table when the SYN was not seen.
         let (client, server) = if syn_ack || (tcp && pkt.sport < 1024 && pkt.dport >= 1024) {
             (dst, src)

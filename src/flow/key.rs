@@ -26,6 +26,19 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// A packet's key, with its source and destination endpoints.
+    pub fn of(pkt: &crate::packet::Packet<'_>) -> (FlowKey, Endpoint, Endpoint) {
+        let src = Endpoint {
+            ip: pkt.src,
+            port: pkt.sport,
+        };
+        let dst = Endpoint {
+            ip: pkt.dst,
+            port: pkt.dport,
+        };
+        (FlowKey::new(pkt.transport, src, dst), src, dst)
+    }
+
     /// The key of a packet from `src` to `dst`.
     pub fn new(transport: Transport, src: Endpoint, dst: Endpoint) -> Self {
         if src <= dst {

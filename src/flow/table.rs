@@ -280,15 +280,7 @@ impl Table {
         now: u64,
         out: &mut Vec<Finished>,
     ) -> Ingest {
-        let src = Endpoint {
-            ip: pkt.src,
-            port: pkt.sport,
-        };
-        let dst = Endpoint {
-            ip: pkt.dst,
-            port: pkt.dport,
-        };
-        let key = FlowKey::new(pkt.transport, src, dst);
+        let (key, src, _) = FlowKey::of(pkt);
         let tcp = pkt.transport == Transport::Tcp;
         let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
         // An opening SYN starts a new connection, even on the 5-tuple of
@@ -434,9 +426,8 @@ impl Table {
             port: pkt.dport,
         };
         let tcp = pkt.transport == Transport::Tcp;
-        let syn_only = tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-        let syn_ack =
-            tcp && pkt.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK;
+        let syn_only = pkt.is_opening_syn();
+        let syn_ack = pkt.is_syn_ack();
         // The initiator: the SYN's sender; the SYN-ACK's receiver; for a
         // flow picked up mid-stream, the side on the ephemeral port.
         let (client, server) = if side == Side::Initiator {

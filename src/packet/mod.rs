@@ -67,6 +67,20 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
 }
 
+impl Packet<'_> {
+    /// A TCP SYN without ACK: the opening of a connection.
+    pub fn is_opening_syn(&self) -> bool {
+        self.transport == Transport::Tcp
+            && self.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN
+    }
+
+    /// A TCP SYN with ACK: the responder's half of the handshake.
+    pub fn is_syn_ack(&self) -> bool {
+        self.transport == Transport::Tcp
+            && self.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK
+    }
+}
+
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 
