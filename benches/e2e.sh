@@ -83,7 +83,7 @@ nsx $S /usr/sbin/sshd -D -e -f $OUT/sshd_config >/dev/null 2>&1 & PIDS+=($!)
 sleep 1.5
 
 SURICATA_BIN=""; [ "${SURICATA:-1}" != 0 ] && SURICATA_BIN=$(command -v suricata || true)
-CONFIGS="none conntrack portcullis portcullis-handshake-queued"
+CONFIGS="none conntrack portcullis portcullis-syn-queued portcullis-handshake-queued"
 [ -n "${PC_BEFORE:-}" ] && CONFIGS="$CONFIGS portcullis-before"
 [ -n "$SURICATA_BIN" ] && CONFIGS="$CONFIGS suricata-all suricata-first12 suricata-bypass"
 
@@ -93,12 +93,16 @@ setup() {
   case $1 in
     none) ;;
     conntrack) nsx $G iptables -A FORWARD -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT ;;
-    portcullis|portcullis-handshake-queued|portcullis-before)
-      local hs=syn bin=$PC; [ $1 = portcullis-handshake-queued ] && hs=all
+    portcullis|portcullis-syn-queued|portcullis-handshake-queued|portcullis-before)
+      # portcullis: the default (fail open: SYNs copied to the SYN log);
+      # -syn-queued: SYNs queued; -handshake-queued: every segment queued.
+      local hs=() bin=$PC
+      [ $1 = portcullis-syn-queued ] && hs=(--handshake syn)
+      [ $1 = portcullis-handshake-queued ] && hs=(--handshake all)
       [ $1 = portcullis-before ] && bin=$PC_BEFORE
       # ip netns exec execs: $! is portcullis itself.
       : > $OUT/$1.log
-      ip netns exec $G "$bin" run --handshake $hs --events $OUT/events-$1.jsonl >>$OUT/$1.log 2>&1 & ENF_PID=$!
+      ip netns exec $G "$bin" run "${hs[@]}" --events $OUT/events-$1.jsonl >>$OUT/$1.log 2>&1 & ENF_PID=$!
       for _ in $(seq 100); do grep -q "enforcing on" $OUT/$1.log && break; sleep 0.1; done ;;
     suricata-*)
       suricata_setup $1 ;;

@@ -55,9 +55,12 @@ pub struct RunOptions {
     pub backend: rules::BackendChoice,
     /// CPUs to pin workers to (worker i to the i-th, cycling); none: no pinning.
     pub cpus: Vec<usize>,
-    /// Let TCP segments without payload (except the opening SYN) pass in
-    /// the kernel instead of queueing them.
-    pub handshake_in_kernel: bool,
+    /// Which TCP segments without payload reach userspace; `None`: the
+    /// SYN log when failing open, the queued SYN when failing closed (see
+    /// [`handshake_for`]).
+    pub handshake: Option<rules::Handshake>,
+    /// First NFLOG group of the SYN log.
+    pub log_group: u16,
     /// Public keys trusted to sign policies; any makes signatures mandatory.
     pub trusted_keys: Vec<PathBuf>,
     /// Rollback state file.
@@ -70,6 +73,27 @@ pub struct RunOptions {
 
 fn log(msg: &str) {
     eprintln!("portcullis: {msg}");
+}
+
+/// The handshake mode in force. By default, failing open copies SYNs to
+/// the SYN log (nothing without payload is queued: the cheapest path), and
+/// failing closed queues them, so that while portcullis is down a new
+/// connection is refused at its SYN instead of opening and then stalling
+/// on its first payload. The nft backend has no way to tell an empty
+/// segment in the rules, so it queues every segment of an undecided flow.
+pub fn handshake_for(
+    asked: Option<rules::Handshake>,
+    fail: FailMode,
+    backend: &str,
+) -> rules::Handshake {
+    use rules::Handshake;
+    if backend == "nft" {
+        return Handshake::All;
+    }
+    asked.unwrap_or(match fail {
+        FailMode::Open => Handshake::Log,
+        FailMode::Closed => Handshake::Syn,
+    })
 }
 
 /// Loads the configured policy (or the built-in one).
@@ -154,6 +178,20 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let mut workers = Vec::new();
     let (lo, hi) = opts.queues;
+    let handshake = handshake_for(opts.handshake, opts.fail, backend.name());
+    if opts.handshake.is_some_and(|h| h != handshake) {
+        log(&format!(
+            "--handshake {:?} is not available with the {} backend: every segment of an undecided flow is queued",
+            opts.handshake,
+            backend.name()
+        ));
+    }
+    if handshake == rules::Handshake::Log && hi - lo >= rules::PIN_MAX_QUEUES {
+        anyhow::bail!(
+            "--handshake log pins flows to at most {} queues; got {lo}:{hi}",
+            rules::PIN_MAX_QUEUES
+        );
+    }
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     for num in lo..=hi {
         let cfg = WorkerConfig {
@@ -173,6 +211,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                         .copied()
                 })
                 .flatten(),
+            syn_log: (handshake == rules::Handshake::Log)
+                .then(|| opts.log_group.saturating_add(num - lo)),
         };
         let (p, c, e, s, tx) = (
             Arc::clone(&policy),
@@ -213,7 +253,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         queue_hi: hi,
         bypass: opts.fail == FailMode::Open,
         hook: opts.hook,
-        handshake_in_kernel: opts.handshake_in_kernel,
+        handshake,
+        log_group: opts.log_group,
     };
     if leftovers {
         log("replacing rules left by an earlier run");
@@ -223,9 +264,10 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         return Err(e.into());
     }
     log(&format!(
-        "enforcing on queues {lo}:{hi} via {} ({:?} hook, fail-{})",
+        "enforcing on queues {lo}:{hi} via {} ({:?} hook, handshake {:?}, fail-{})",
         backend.name(),
         opts.hook,
+        handshake,
         if opts.fail == FailMode::Open {
             "open"
         } else {

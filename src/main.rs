@@ -38,6 +38,9 @@ enum Fail {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Handshake {
+    /// A copy of the opening SYN goes to an NFLOG group; nothing without
+    /// payload is queued.
+    Log,
     /// Only the opening SYN is queued.
     Syn,
     /// Every TCP segment of an undecided flow is queued.
@@ -96,10 +99,15 @@ enum Cmd {
         /// Pin worker i to the i-th CPU of this list ("0,2-3"), cycling.
         #[arg(long, value_parser = parse_cpus)]
         cpu_affinity: Option<CpuList>,
-        /// Which TCP segments without payload reach userspace: "syn" (only
-        /// the opening SYN; the rest pass in the kernel) or "all".
-        #[arg(long, value_enum, default_value = "syn")]
-        handshake: Handshake,
+        /// Which TCP segments without payload reach userspace: "log" (a
+        /// copy of the opening SYN through NFLOG; the default when failing
+        /// open), "syn" (the opening SYN is queued; the default when
+        /// failing closed) or "all". The rest pass in the kernel.
+        #[arg(long, value_enum)]
+        handshake: Option<Handshake>,
+        /// First NFLOG group of the SYN log (queue lo+k logs to group G+k).
+        #[arg(long, default_value_t = 4200)]
+        log_group: u16,
         /// Minisign public key trusted to sign policies (repeatable); with
         /// one, every policy must be signed (POLICY.minisig).
         #[arg(long = "trusted-key", value_name = "PUB")]
@@ -220,6 +228,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             max_held_bytes,
             cpu_affinity,
             handshake,
+            log_group,
             trusted_keys,
             state_file,
             allow_downgrade,
@@ -252,7 +261,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     BackendArg::Nft => portcullis::rules::BackendChoice::Nft,
                 },
                 cpus: cpu_affinity.map(|c| c.0).unwrap_or_default(),
-                handshake_in_kernel: handshake == Handshake::Syn,
+                handshake: handshake.map(|h| match h {
+                    Handshake::Log => portcullis::rules::Handshake::Log,
+                    Handshake::Syn => portcullis::rules::Handshake::Syn,
+                    Handshake::All => portcullis::rules::Handshake::All,
+                }),
+                log_group,
                 trusted_keys,
                 state_file,
                 allow_downgrade,

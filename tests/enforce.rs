@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use portcullis::lab::demo::{probe, Probe, DEMO};
-use portcullis::lab::{SERVER4, SERVER4_B};
+use portcullis::lab::{Lab, SERVER4, SERVER4_B};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -231,4 +231,70 @@ fn host_mode_enforces_the_hosts_own_traffic() {
     assert_eq!(e["mitre_technique"], "T1571");
     // The gateway forwards untouched: no rule there.
     assert!(!gw_rules(&lab).contains("PORTCULLIS"));
+}
+
+/// HTTP requests to port 80 through the gateway: how many succeeded.
+fn http_requests(lab: &Lab, n: usize) -> usize {
+    let url = format!("http://{SERVER4}:80/");
+    (0..n)
+        .filter(|_| {
+            lab.output(
+                &lab.client.clone(),
+                &["curl", "-s", "-o", "/dev/null", "--max-time", "5", &url],
+                Duration::from_secs(8),
+            )
+            .is_ok_and(|o| o.status.success())
+        })
+        .count()
+}
+
+#[test]
+fn syn_log_queues_only_payload_and_pins_flows_to_their_queue() {
+    // Default when failing open: opening SYNs are copied to the SYN log,
+    // nothing without payload is queued; two queues share the flows.
+    let mut lab = lab("synlog");
+    let ev = enforce(&mut lab, &["--queues", "0:1"]);
+    assert!(lab.log_of("portcullis").contains("handshake Log"));
+    for (p, allow) in DEMO {
+        let seen = probe(&lab, *p).unwrap();
+        assert_eq!(seen.passed(), *allow, "{}: {seen:?}", p.label());
+    }
+    let before: u64 = queued_by_queue(&lab).values().sum();
+    assert_eq!(http_requests(&lab, 10), 10);
+    let per_queue = queued_by_queue(&lab);
+    let queued = per_queue.values().sum::<u64>() - before;
+    // One request segment per connection (a retransmission at most adds one).
+    assert!(
+        (10..=14).contains(&queued),
+        "{queued} packets queued for 10 HTTP requests: {per_queue:?}"
+    );
+    // Round-robin pinning used both queues.
+    assert!(
+        per_queue.get(&0).is_some_and(|&n| n > 0) && per_queue.get(&1).is_some_and(|&n| n > 0),
+        "{per_queue:?}"
+    );
+    // The SYN was seen (not a mid-stream pickup): the refusals say so.
+    let e = wait_event(&ev, |e| e["dest_port"] == 8088).unwrap();
+    assert!(e.get("midstream").is_none_or(|m| m == false), "{e}");
+    let c = stop(&mut lab);
+    assert!(c["syns_logged"] >= 10, "{c:?}");
+    assert_eq!(c["passed"], 0, "{c:?}");
+    assert_eq!(c["syn_log_lost"], 0, "{c:?}");
+}
+
+#[test]
+fn queued_syn_mode_still_enforces_and_queues_the_syn() {
+    let mut lab = lab("synq");
+    enforce(&mut lab, &["--handshake", "syn"]);
+    assert!(lab.log_of("portcullis").contains("handshake Syn"));
+    for (p, allow) in DEMO {
+        let seen = probe(&lab, *p).unwrap();
+        assert_eq!(seen.passed(), *allow, "{}: {seen:?}", p.label());
+    }
+    let before = queued_total(&lab);
+    assert_eq!(http_requests(&lab, 10), 10);
+    let queued = queued_total(&lab) - before;
+    assert!((20..=24).contains(&queued), "{queued} packets queued");
+    let c = stop(&mut lab);
+    assert_eq!(c["syns_logged"], 0, "{c:?}");
 }

@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use portcullis::lab::demo::{probe, Probe};
 use portcullis::lab::{Lab, CLIENT4, SERVER4, SERVER4_B};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const KEEPALIVE: &str = include_str!("tools/keepalive.py");
@@ -39,30 +38,6 @@ fn write_tool(lab: &Lab, name: &str, text: &str) -> String {
     let p = lab.path(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-/// The "counters:" line portcullis prints on exit, as a map.
-fn exit_counters(lab: &Lab) -> HashMap<String, u64> {
-    let log = lab.log_of("portcullis");
-    let line = log
-        .lines()
-        .rev()
-        .find(|l| l.contains("counters:"))
-        .unwrap_or_else(|| panic!("no counters line in:\n{log}"));
-    line.split_whitespace()
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            Some((k.to_string(), v.parse().ok()?))
-        })
-        .collect()
-}
-
-/// Stops portcullis with SIGTERM and returns its exit counters.
-fn stop(lab: &mut Lab) -> HashMap<String, u64> {
-    assert!(lab.signal("portcullis", 15));
-    let code = lab.wait("portcullis", Duration::from_secs(15));
-    assert_eq!(code, Some(0), "{}", lab.log_of("portcullis"));
-    exit_counters(lab)
 }
 
 /// The PID of the portcullis process in the gateway namespace.

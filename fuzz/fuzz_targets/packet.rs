@@ -1,9 +1,10 @@
-//! Packet input from the kernel: the NFQUEUE netlink datagram parser and
-//! the IPv4/IPv6/TCP/UDP parser. Invariants: no panic; every payload
+//! Packet input from the kernel: the NFQUEUE and NFLOG netlink datagram
+//! parsers and the IPv4/IPv6/TCP/UDP parser. Invariants: no panic; every payload
 //! handed out is a sub-slice of the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use portcullis::datapath::nflog;
 use portcullis::datapath::nfqueue::parse_datagram;
 use portcullis::packet::parse;
 
@@ -26,5 +27,9 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(p) = parse(q.payload) {
             assert!(inside(q.payload, p.payload));
         }
+    });
+    nflog::parse_datagram(data, |p| {
+        assert!(inside(data, p));
+        let _ = parse(p);
     });
 });

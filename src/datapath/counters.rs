@@ -50,6 +50,11 @@ counters! {
     enobufs,
     /// Other receive errors.
     recv_errors,
+    /// Opening SYNs read from the SYN log (`--handshake log`).
+    syns_logged,
+    /// ENOBUFS on the SYN log socket: copies lost (those flows are then
+    /// picked up mid-stream from their first payload).
+    syn_log_lost,
     /// Verdict send errors.
     verdict_errors,
     /// Kernel: packets dropped because a queue was full (fail-closed),

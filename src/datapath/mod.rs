@@ -11,6 +11,8 @@
 
 pub mod affinity;
 pub mod counters;
+mod netlink;
+pub mod nflog;
 pub mod nfqueue;
 pub mod worker;
 

@@ -6,6 +6,8 @@
 //! evicted, or drained at shutdown).
 
 use super::counters::{add, inc, Counters};
+use super::netlink::poll;
+use super::nflog::NfLog;
 use super::nfqueue::{verdict, NfQueue, QueueConfig, QueuedPacket, Verdicts};
 use crate::events::{rfc3339, text, EventSink, FlowEvent};
 use crate::flow::{Bounds, Finished, Held, Ingest, Judgement, Side, Table, TableStats};
@@ -30,6 +32,9 @@ pub struct WorkerConfig {
     pub log_all: bool,
     /// Pin the worker to this CPU.
     pub cpu: Option<usize>,
+    /// The NFLOG group the rules copy this queue's opening SYNs to
+    /// (`--handshake log`); none when SYNs are queued.
+    pub syn_log: Option<u16>,
 }
 
 /// The mark bits for an action.
@@ -73,10 +78,19 @@ pub fn run_worker(
             return Err(e);
         }
     }
-    let mut q = match NfQueue::open(cfg.queue) {
-        Ok(q) => {
+    let opened = NfQueue::open(cfg.queue).and_then(|q| {
+        let log = match cfg.syn_log {
+            Some(g) => Some(NfLog::open(g, 4 << 20).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("binding SYN log group {g}: {e}"))
+            })?),
+            None => None,
+        };
+        Ok((q, log))
+    });
+    let (mut q, mut log) = match opened {
+        Ok(v) => {
             let _ = ready.send(Ok(()));
-            q
+            v
         }
         Err(e) => {
             let msg = e.to_string();
@@ -100,10 +114,43 @@ pub fn run_worker(
         let timeout = table.next_deadline(now).map_or(100, |d| d.clamp(1, 100)) as i32;
         // One clock read per drained batch, taken after the wait.
         let mut batch_now = None;
-        let res = q.recv(timeout, |v, p| {
+        // With the SYN log, both sockets are polled and the log is read
+        // first on every turn: a flow's SYN was logged an RTT before its
+        // first payload was queued.
+        let queue_ready = match log.as_mut() {
+            None => None,
+            Some(log) => {
+                let [log_ready, queue_ready] = if q.more() {
+                    [true, true]
+                } else {
+                    poll(&[log.socket(), q.socket()], timeout).unwrap_or([true, true])
+                };
+                if log_ready {
+                    let now = start.elapsed().as_millis() as u64;
+                    match log.drain(|raw| on_syn(&ctx, &mut table, &mut out, raw, now)) {
+                        Ok(_) => {}
+                        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                            inc(&counters.syn_log_lost)
+                        }
+                        Err(_) => inc(&counters.recv_errors),
+                    }
+                    if !out.is_empty() {
+                        let mut v = q.verdicts();
+                        settle(&ctx, &mut table, &mut out, &mut v, now);
+                    }
+                }
+                Some(queue_ready)
+            }
+        };
+        let mut on_queued = |v: &mut Verdicts<'_>, p: QueuedPacket<'_>| {
             let now = *batch_now.get_or_insert_with(|| start.elapsed().as_millis() as u64);
             on_packet(&ctx, &mut table, &mut out, v, p, now);
-        });
+        };
+        let res = match queue_ready {
+            None => q.recv(timeout, &mut on_queued),
+            Some(true) => q.recv_ready(&mut on_queued),
+            Some(false) => Ok(0),
+        };
         match res {
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => inc(&counters.enobufs),
@@ -136,7 +183,33 @@ pub fn run_worker(
     settle(&ctx, &mut table, &mut out, &mut v, now);
     let _ = q.flush();
     let _ = q.unbind();
+    if let Some(l) = log.as_mut() {
+        let _ = l.unbind();
+    }
     Ok(())
+}
+
+/// A copy of an opening SYN from the SYN log: records the flow (its
+/// initiator and first sequence number). Nothing is held or given a
+/// verdict: the SYN went on in the kernel.
+fn on_syn(ctx: &Ctx<'_>, table: &mut Table, out: &mut Vec<Finished>, raw: &[u8], now: u64) {
+    let Ok(pkt) = packet::parse(raw) else {
+        inc(&ctx.counters.parse_errors);
+        return;
+    };
+    // The rules only log opening SYNs without payload; anything else is
+    // ignored here (a payload is judged when it is queued).
+    if !pkt.is_opening_syn() || !pkt.payload.is_empty() {
+        return;
+    }
+    inc(&ctx.counters.syns_logged);
+    let copy = Held {
+        id: 0,
+        mark: 0,
+        indev: 0,
+        outdev: 0,
+    };
+    let _ = table.ingest_from(&pkt, Side::Initiator, copy, now, out);
 }
 
 fn on_packet(

@@ -11,6 +11,11 @@
 //! queued as before: a wrong answer can only cost a round trip, never let a
 //! payload byte past unjudged.
 //!
+//! A second pair answers "a TCP segment with no payload", whatever its
+//! flags: with `--handshake log` the rule that copies opening SYNs to the
+//! SYN log (iptables matches the flags) must not take a SYN that carries
+//! data (TCP Fast Open), which has bytes to judge and is queued.
+//!
 //! The programs are written out as `(code, jt, jf, k)` tuples and rendered
 //! in the `--bytecode` format of iptables' bpf match ("N,c t f k,...").
 
@@ -73,6 +78,39 @@ const V6: &[Insn] = &[
     (RET_K, 0, 0, 0),       // 13: no match
 ];
 
+/// IPv4: TCP with payload length 0, whatever its flags (for the SYN log
+/// rule, whose flags are matched by iptables itself).
+const V4_ANY: &[Insn] = &[
+    (LDX_B_MSH, 0, 0, 0), // 0: X = IHL * 4
+    (LD_H_ABS, 0, 0, 2),  // 1: A = total length
+    (ST, 0, 0, 0),        // 2: M[0] = total length
+    (LD_B_IND, 0, 0, 12), // 3: A = data offset byte
+    (AND_K, 0, 0, 0xf0),  // 4
+    (RSH_K, 0, 0, 2),     // 5: A = TCP header length
+    (ADD_X, 0, 0, 0),     // 6: A = IP + TCP header length
+    (TAX, 0, 0, 0),       // 7
+    (LD_MEM, 0, 0, 0),    // 8: A = total length
+    (SUB_X, 0, 0, 0),     // 9: A = payload length
+    (JEQ_K, 0, 1, 0),     // 10
+    (RET_K, 0, 0, 1),     // 11: match
+    (RET_K, 0, 0, 0),     // 12: no match
+];
+
+/// IPv6 without extension headers: TCP with payload length 0, any flags.
+const V6_ANY: &[Insn] = &[
+    (LD_B_ABS, 0, 0, 6),  // 0: A = next header
+    (JEQ_K, 0, 8, 6),     // 1: not TCP right after the header -> 10
+    (LD_B_ABS, 0, 0, 52), // 2: A = data offset byte
+    (AND_K, 0, 0, 0xf0),  // 3
+    (RSH_K, 0, 0, 2),     // 4: A = TCP header length
+    (TAX, 0, 0, 0),       // 5
+    (LD_H_ABS, 0, 0, 4),  // 6: A = payload length (after the fixed header)
+    (SUB_X, 0, 0, 0),     // 7
+    (JEQ_K, 0, 1, 0),     // 8
+    (RET_K, 0, 0, 1),     // 9: match
+    (RET_K, 0, 0, 0),     // 10: no match
+];
+
 fn render(p: &[Insn]) -> String {
     let mut s = p.len().to_string();
     for (c, t, f, k) in p {
@@ -89,6 +127,16 @@ pub fn empty_segment_v4() -> String {
 /// The `--bytecode` argument for IPv6.
 pub fn empty_segment_v6() -> String {
     render(V6)
+}
+
+/// The `--bytecode` argument for IPv4 "no payload, any flags".
+pub fn no_payload_v4() -> String {
+    render(V4_ANY)
+}
+
+/// The `--bytecode` argument for IPv6 "no payload, any flags".
+pub fn no_payload_v6() -> String {
+    render(V6_ANY)
 }
 
 #[cfg(test)]

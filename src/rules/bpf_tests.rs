@@ -116,6 +116,28 @@ fn v6_empty_segments_match_and_payload_ext_headers_or_syn_never_do() {
 }
 
 #[test]
+fn no_payload_programs_match_every_empty_segment_and_nothing_with_bytes() {
+    for opts in [0, 12, 40] {
+        for flags in [S, S | A, A, F | A, R] {
+            assert_eq!(run(V4_ANY, &v4(flags, opts, 0)), 1, "v4 {flags:#x}");
+            assert_eq!(run(V6_ANY, &v6(6, flags, opts, 0)), 1, "v6 {flags:#x}");
+            for n in [1, 2, 100, 1400] {
+                assert_eq!(run(V4_ANY, &v4(flags, opts, n)), 0, "v4 {n} bytes");
+                assert_eq!(run(V6_ANY, &v6(6, flags, opts, n)), 0, "v6 {n} bytes");
+            }
+        }
+        assert_eq!(run(V6_ANY, &v6(0, S, opts, 0)), 0, "extension header");
+    }
+    let mut big = v4(S, 0, 0);
+    big[2..4].copy_from_slice(&[0, 0]);
+    assert_eq!(run(V4_ANY, &big), 0);
+    assert_eq!(run(V4_ANY, &v4(S, 0, 0)[..30]), 0);
+    assert_eq!(run(V6_ANY, &v6(6, S, 0, 0)[..45]), 0);
+    assert!(no_payload_v4().starts_with("13,177 0 0 0,40 0 0 2,"));
+    assert!(no_payload_v6().starts_with("11,48 0 0 6,"));
+}
+
+#[test]
 fn bytecode_text() {
     let s = empty_segment_v4();
     assert!(s.starts_with("16,177 0 0 0,80 0 0 13,"));

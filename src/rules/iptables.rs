@@ -3,8 +3,8 @@
 //! family, so a failure installs nothing.
 
 use super::{
-    bpf, Hook, RuleBackend, RuleConfig, RulesError, CHAIN, MARK_ALLOW, MARK_DROP, MARK_MASK,
-    MARK_PASS, MARK_QUEUED, MARK_QUEUED_REPLY, MARK_REJECT,
+    bpf, pin_bits, Handshake, Hook, RuleBackend, RuleConfig, RulesError, CHAIN, MARK_ALLOW,
+    MARK_DROP, MARK_MASK, MARK_PASS, MARK_QUEUED, MARK_QUEUED_REPLY, MARK_REJECT, PIN_MASK,
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -30,6 +30,12 @@ impl Family {
         match self {
             Family::V4 => bpf::empty_segment_v4(),
             Family::V6 => bpf::empty_segment_v6(),
+        }
+    }
+    fn no_payload(self) -> String {
+        match self {
+            Family::V4 => bpf::no_payload_v4(),
+            Family::V6 => bpf::no_payload_v6(),
         }
     }
     fn unreachable(self) -> &'static str {
@@ -108,7 +114,45 @@ fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
         m(MARK_REJECT),
         fam.unreachable()
     );
-    if cfg.handshake_in_kernel {
+    // With the SYN log and several queues, flows are pinned to a queue by
+    // connmark bits on their first packet (round-robin), so that a flow's
+    // SYN copy and its payload reach the same worker.
+    let log = cfg.handshake == Handshake::Log;
+    let queues = cfg.queue_hi.saturating_sub(cfg.queue_lo) + 1;
+    let pinned = log && queues > 1;
+    let pm = |k: u16| format!("0x{:08x}/0x{PIN_MASK:08x}", pin_bits(k));
+    if pinned {
+        for k in 0..queues {
+            let nth = if k + 1 < queues {
+                format!(" -m statistic --mode nth --every {} --packet 0", queues - k)
+            } else {
+                String::new()
+            };
+            s += &format!(
+                "-A {c} -m connmark --mark 0x0/0x{PIN_MASK:08x}{nth} -j CONNMARK --set-xmark {}\n",
+                pm(k)
+            );
+        }
+    }
+    if log {
+        for k in 0..queues {
+            let pin = if pinned {
+                format!(" -m connmark --mark {}", pm(k))
+            } else {
+                String::new()
+            };
+            s += &format!(
+                "-A {c} -p tcp --tcp-flags SYN,ACK SYN -m bpf --bytecode \"{}\"{pin} -j NFLOG --nflog-group {} --nflog-size {} --nflog-threshold 1\n",
+                fam.no_payload(),
+                cfg.log_group.saturating_add(k),
+                crate::datapath::nflog::COPY_RANGE,
+            );
+        }
+        s += &format!(
+            "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
+            fam.no_payload()
+        );
+    } else if cfg.handshake == Handshake::Syn {
         s += &format!(
             "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
             fam.empty_segment()
@@ -124,6 +168,17 @@ fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
         m(MARK_QUEUED),
         m(MARK_QUEUED_REPLY)
     );
+    if pinned {
+        for k in 0..queues {
+            for p in ["tcp", "udp"] {
+                s += &format!(
+                    "-A {c} -p {p} -m connmark --mark {} -j NFQUEUE --queue-num {}{bypass}\n",
+                    pm(k),
+                    cfg.queue_lo + k
+                );
+            }
+        }
+    }
     for p in ["tcp", "udp"] {
         s += &format!("-A {c} -p {p} -j NFQUEUE {queue}{bypass}\n");
     }
@@ -366,7 +421,8 @@ mod tests {
             queue_hi: 1,
             bypass: true,
             hook: Hook::Forward,
-            handshake_in_kernel: true,
+            handshake: Handshake::Syn,
+            log_group: 4200,
         };
         let v4 = ruleset(&cfg, Family::V4);
         assert!(v4.contains("-j NFQUEUE --queue-balance 0:1 --queue-bypass"));
@@ -376,7 +432,7 @@ mod tests {
             &RuleConfig {
                 bypass: false,
                 queue_hi: 0,
-                handshake_in_kernel: false,
+                handshake: Handshake::All,
                 ..cfg
             },
             Family::V6,
@@ -394,6 +450,60 @@ mod tests {
         assert!(save < bpf && bpf < dir && dir < queue);
         assert!(v4.contains("*security\n"));
         assert!(!v6.contains("-m bpf"));
+    }
+
+    #[test]
+    fn syn_log_ruleset_pins_flows_to_a_queue_and_its_log_group() {
+        let one = RuleConfig {
+            queue_lo: 3,
+            queue_hi: 3,
+            bypass: false,
+            hook: Hook::Forward,
+            handshake: Handshake::Log,
+            log_group: 4200,
+        };
+        let v4 = ruleset(&one, Family::V4);
+        // One queue: no pinning, one log rule before the empty-segment RETURN.
+        assert!(!v4.contains("statistic"));
+        let log = v4
+            .find("--tcp-flags SYN,ACK SYN -m bpf")
+            .unwrap_or(usize::MAX);
+        assert!(v4.contains("-j NFLOG --nflog-group 4200 --nflog-size 128 --nflog-threshold 1\n"));
+        let ret = v4
+            .find("-j RETURN\n-A PORTCULLIS -p tcp -j MARK")
+            .unwrap_or(0);
+        assert!(log < ret);
+        assert!(v4.contains("-j NFQUEUE --queue-num 3\n"));
+        let four = RuleConfig {
+            queue_lo: 2,
+            queue_hi: 5,
+            ..one
+        };
+        let v6 = ruleset(&four, Family::V6);
+        // Round-robin pinning of unpinned flows: every 4th, every 3rd of the
+        // rest, every 2nd of the rest, then the remainder.
+        for (k, every) in [
+            (0u16, " -m statistic --mode nth --every 4 --packet 0"),
+            (1, " -m statistic --mode nth --every 3 --packet 0"),
+            (2, " -m statistic --mode nth --every 2 --packet 0"),
+            (3, ""),
+        ] {
+            let bits = pin_bits(k);
+            assert!(v6.contains(&format!("-m connmark --mark 0x0/0x00f00000{every} -j CONNMARK --set-xmark 0x{bits:08x}/0x00f00000\n")), "{k}");
+            assert!(v6.contains(&format!(
+                "-m connmark --mark 0x{bits:08x}/0x00f00000 -j NFLOG --nflog-group {}",
+                4200 + k
+            )));
+            assert!(v6.contains(&format!(
+                "-p udp -m connmark --mark 0x{bits:08x}/0x00f00000 -j NFQUEUE --queue-num {}\n",
+                2 + k
+            )));
+        }
+        // Pinning happens after the decided-flow rules, before any queueing.
+        let reject = v6.find("icmp6-port-unreachable").unwrap_or(usize::MAX);
+        let pin = v6.find("statistic").unwrap_or(0);
+        let queue = v6.find("NFQUEUE").unwrap_or(0);
+        assert!(reject < pin && pin < queue);
     }
 
     #[test]

@@ -10,10 +10,15 @@
 //! connmark == ALLOW            -> RETURN   (decided: the kernel carries it, no userspace)
 //! connmark == DROP             -> DROP
 //! connmark == REJECT           -> REJECT (tcp-reset / icmp port unreachable)
-//! tcp, no payload, not a SYN   -> RETURN   (bpf; unless --handshake queue)
+//! opening SYN, no payload      -> NFLOG group G, RETURN  (--handshake log)
+//! tcp, no payload, not a SYN   -> RETURN   (bpf; unless --handshake all)
 //! mark = QUEUED or QUEUED_REPLY (conntrack direction)
 //! tcp, udp                     -> NFQUEUE --queue-balance A:B [--queue-bypass]
 //! ```
+//!
+//! With `--handshake log` and several queues, a flow is pinned to queue k
+//! (and SYN log group G+k) by connmark bits set on its first packet (see
+//! [`PIN_MASK`]), instead of `--queue-balance`.
 //!
 //! A second chain of the same name in the `security` table (which runs
 //! after `filter` on the same hooks) counts packets that still carry a
@@ -69,9 +74,39 @@ pub struct RuleConfig {
     pub bypass: bool,
     /// Which hooks to attach to.
     pub hook: Hook,
-    /// Let TCP segments without payload (other than the opening SYN) pass
-    /// in the kernel instead of queueing them.
-    pub handshake_in_kernel: bool,
+    /// Which TCP segments without payload reach userspace, and how.
+    pub handshake: Handshake,
+    /// First NFLOG group of the SYN log (queue `lo + k` logs to group
+    /// `log_group + k`); used with [`Handshake::Log`].
+    pub log_group: u16,
+}
+
+/// Which TCP segments without payload reach userspace while a flow is
+/// undecided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handshake {
+    /// Every one is queued.
+    All,
+    /// The opening SYN is queued; the rest pass in the kernel.
+    Syn,
+    /// A copy of the opening SYN's headers goes to an NFLOG group and the
+    /// SYN passes at once; the rest pass in the kernel. Nothing without
+    /// payload is queued (iptables backend only).
+    Log,
+}
+
+/// Connmark bits that pin a flow to one queue (and its SYN log group)
+/// when several queues run with [`Handshake::Log`]: the kernel's
+/// `--queue-balance` hash cannot be mirrored by NFLOG rules, so the rules
+/// deal flows out round-robin on their first packet and keep the choice in
+/// the conntrack entry.
+pub const PIN_MASK: u32 = 0x00f0_0000;
+/// Queues that can be pinned with [`PIN_MASK`].
+pub const PIN_MAX_QUEUES: u16 = 15;
+
+/// The connmark bits of queue index `k` (0-based; 0 means "not pinned").
+pub fn pin_bits(k: u16) -> u32 {
+    (u32::from(k) + 1) << PIN_MASK.trailing_zeros()
 }
 
 /// Why installing or removing rules failed.

@@ -6,7 +6,8 @@
 //! falls back to the iptables backend (whose xt_NFQUEUE works on kernels
 //! without it) otherwise. nft cannot run the classic BPF program that lets
 //! empty TCP segments pass in the kernel, so with this backend every
-//! segment of an undecided flow is queued (`--handshake all` behaviour);
+//! segment of an undecided flow is queued (`--handshake all` behaviour,
+//! whatever `--handshake` says: the SYN log needs the same program);
 //! the worker passes empty segments at once, so only the cost differs.
 //!
 //! The chains mirror the iptables ruleset (see the module docs of
@@ -121,6 +122,7 @@ impl RuleBackend for Nft {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Handshake;
     use super::*;
 
     fn cfg() -> RuleConfig {
@@ -129,7 +131,8 @@ mod tests {
             queue_hi: 3,
             bypass: true,
             hook: Hook::Forward,
-            handshake_in_kernel: true,
+            handshake: Handshake::Syn,
+            log_group: 4200,
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code, missing_docs)]
 
 use portcullis::lab::{demo, Lab};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,6 +52,45 @@ pub(crate) fn wait_event(
         std::thread::sleep(Duration::from_millis(50));
     }
     None
+}
+
+/// The "counters:" line portcullis prints on exit, as a map.
+pub(crate) fn exit_counters(lab: &Lab) -> HashMap<String, u64> {
+    let log = lab.log_of("portcullis");
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("counters:"))
+        .unwrap_or_else(|| panic!("no counters line in:\n{log}"));
+    line.split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Stops portcullis with SIGTERM and returns its exit counters.
+pub(crate) fn stop(lab: &mut Lab) -> HashMap<String, u64> {
+    assert!(lab.signal("portcullis", 15));
+    let code = lab.wait("portcullis", Duration::from_secs(15));
+    assert_eq!(code, Some(0), "{}", lab.log_of("portcullis"));
+    exit_counters(lab)
+}
+
+/// Packets ever queued on each queue in the gateway (id_sequence of
+/// /proc/net/netfilter/nfnetlink_queue), by queue number.
+pub(crate) fn queued_by_queue(lab: &Lab) -> HashMap<u16, u64> {
+    let o = lab
+        .run(&lab.gw, &["cat", "/proc/net/netfilter/nfnetlink_queue"])
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(7)?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Packets ever queued on queue 0 in the gateway (id_sequence of
