@@ -41,6 +41,7 @@ mod quic;
 mod rdp;
 mod redis;
 mod rfb;
+mod rpc;
 mod sip;
 mod smb;
 mod snmp;
@@ -207,6 +208,7 @@ pub(crate) const FAMILIES: &[&[Detector]] = &[
     modbus::DETECTORS,
     dnp3::DETECTORS,
     enip::DETECTORS,
+    rpc::DETECTORS,
     netbios::DETECTORS,
     dns::DETECTORS,
     sip::DETECTORS,
