@@ -32,6 +32,7 @@ mod mail;
 mod modbus;
 mod mongodb;
 mod mqtt;
+mod mqtt_session;
 mod mysql;
 mod netbios;
 mod ntp;

@@ -29,6 +29,12 @@ Programs and versions behind each fixture (Debian 12):
   udp/quic/chromium-q046     Chromium 156 --quic-version=Q046 (gQUIC, cleartext CHLO
                              with SNI), to a hostname mapped to 127.0.0.1
   udp/quic/chromium-h3-29    Chromium 156 --quic-version=h3-29 (draft-29 Initial)
+  tcp/mqtt/mosquitto-*       mosquitto_sub / mosquitto_pub 2.0.11 <-> mosquitto 2.0.11, the
+                             recorded streams cut at packet boundaries after the CONNECT:
+                             connack-first (CONNECT lost, CONNACK then SUBSCRIBE),
+                             subscribe-midstream (SUBSCRIBE / SUBACK), ping-midstream
+                             (PINGREQ / PINGRESP after the 5 s keep-alive),
+                             publish-midstream (PUBLISH QoS 1 / PUBACK)
 """
 import os, shutil, signal, socket, struct, subprocess, sys, tempfile, threading, time
 
@@ -349,11 +355,73 @@ def quic():
         write(f"udp/quic/{name}.client.bin", d)
 
 
+# --- MQTT sessions seen after their CONNECT --------------------------------
+
+def mqtt_packets(stream):
+    """Splits an MQTT byte stream into whole control packets."""
+    out, i = [], 0
+    while i < len(stream):
+        j, n, shift = i + 1, 0, 0
+        while True:
+            b = stream[j]
+            n |= (b & 0x7f) << shift
+            j += 1
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append(stream[i:j + n])
+        i = j + n
+    return out
+
+
+def mqtt():
+    """mosquitto_sub / mosquitto_pub against mosquitto, relayed. The whole
+    session is kept; the fixtures are the streams cut at packet boundaries
+    after the CONNECT (and CONNACK), as a capture that began late, or a
+    flow picked up mid-stream, sees them."""
+    if not want("tcp/mqtt/mosquitto-"):
+        return
+    port = 47520
+    p = spawn(["mosquitto", "-p", str(port)])
+    try:
+        wait_port(port)
+        # Keep-alive 5 s, exits after 7 s: SUBSCRIBE, then one PINGREQ.
+        sub_c, sub_s = relay_flow(47521, port, [
+            "mosquitto_sub", "-h", "127.0.0.1", "-p", "47521", "-t", "fixture/#",
+            "-k", "5", "-W", "7", "-i", "fixture-sub"], timeout=20)
+        pub_c, pub_s = relay_flow(47522, port, [
+            "mosquitto_pub", "-h", "127.0.0.1", "-p", "47522", "-t", "fixture/temp",
+            "-q", "1", "-m", "21.5", "-i", "fixture-pub"])
+    finally:
+        stop(p)
+    c, s = mqtt_packets(sub_c), mqtt_packets(sub_s)
+    assert c[0][0] == 0x10 and s[0][0] == 0x20 and c[1][0] == 0x82 and s[1][0] == 0x90, (c, s)
+    ping = [i for i, x in enumerate(c) if x == b"\xc0\x00"]
+    pong = [i for i, x in enumerate(s) if x == b"\xd0\x00"]
+    if not ping or not pong:
+        sys.exit(f"no PINGREQ/PINGRESP in the session: {c} {s}")
+    if want("tcp/mqtt/mosquitto-connack-first"):
+        # The CONNECT lost: the broker's CONNACK, then the SUBSCRIBE.
+        write("tcp/mqtt/mosquitto-connack-first.client.bin", b"".join(c[1:]))
+        write("tcp/mqtt/mosquitto-connack-first.server.bin", b"".join(s))
+    if want("tcp/mqtt/mosquitto-subscribe-midstream"):
+        write("tcp/mqtt/mosquitto-subscribe-midstream.client.bin", b"".join(c[1:]))
+        write("tcp/mqtt/mosquitto-subscribe-midstream.server.bin", b"".join(s[1:]))
+    if want("tcp/mqtt/mosquitto-ping-midstream"):
+        write("tcp/mqtt/mosquitto-ping-midstream.client.bin", b"".join(c[ping[0]:]))
+        write("tcp/mqtt/mosquitto-ping-midstream.server.bin", b"".join(s[pong[0]:]))
+    c, s = mqtt_packets(pub_c), mqtt_packets(pub_s)
+    assert c[1][0] == 0x32 and s[1][0] == 0x40, (c, s)
+    if want("tcp/mqtt/mosquitto-publish-midstream"):
+        write("tcp/mqtt/mosquitto-publish-midstream.client.bin", b"".join(c[1:]))
+        write("tcp/mqtt/mosquitto-publish-midstream.server.bin", b"".join(s[1:]))
+
+
 def main():
     if "--in-rpc-netns" in sys.argv:
         rpc_in_netns()
         return
-    for f in [rpc, quic]:
+    for f in [rpc, quic, mqtt]:
         f()
 
 
