@@ -9,7 +9,7 @@
 //! CONNECT, named MQTT all the same: the bytes before it are MQTT's alone).
 //! When the broker answered, its first byte must be CONNACK (`0x20`). A
 //! broker never speaks first, so server bytes with an empty client side
-//! rule MQTT out.
+//! rule MQTT out, except a whole CONNACK, which waits for the client.
 //!
 //! A session whose CONNECT was not seen (a flow picked up mid-stream, or a
 //! capture that lost it) is named from a request and its answer: the
@@ -35,7 +35,11 @@ const CONNACK: u8 = 0x20;
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     if input.client.is_empty() {
-        return if input.server.is_empty() {
+        // A broker never speaks first, unless the CONNECT was lost: a whole
+        // CONNACK waits for the client's next packet.
+        let connack_first =
+            !input.complete && super::mqtt_session::starts_with_connack(input.server);
+        return if input.server.is_empty() || connack_first {
             Sniff::NeedMore
         } else {
             Sniff::NotThis

@@ -52,6 +52,11 @@ pub(super) fn without_connect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     })
 }
 
+/// Whether `server` opens with a whole, valid CONNACK.
+pub(super) fn starts_with_connack(server: &[u8]) -> bool {
+    packet(server).is_some_and(|p| p.kind == 0x20 && connack(p))
+}
+
 /// Why a client request was not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stop {

@@ -65,8 +65,16 @@ fn rejects_near_misses() {
     ] {
         assert_eq!(detect(&inp(bad, b"")), Sniff::NotThis, "{bad:?}");
     }
-    // A broker never speaks first; a non-CONNACK answer rules MQTT out.
-    assert_eq!(detect(&inp(b"", b"\x20\x02\x00\x00")), Sniff::NotThis);
+    // A broker never speaks first; a non-CONNACK answer rules MQTT out. A
+    // whole CONNACK alone waits for the client (its CONNECT may be lost).
+    assert_eq!(detect(&inp(b"", b"\x20\x02\x00\x00")), Sniff::NeedMore);
+    assert_eq!(detect(&inp(b"", b"\x20\x02\x00\x09")), Sniff::NotThis);
+    assert_eq!(detect(&inp(b"", b"\x20\x02\x00")), Sniff::NotThis);
+    let done = Input {
+        complete: true,
+        ..inp(b"", b"\x20\x02\x00\x00")
+    };
+    assert_eq!(detect(&done), Sniff::NotThis);
     assert_eq!(detect(&inp(V311, b"220 hi\r\n")), Sniff::NotThis);
     assert_eq!(
         detect(&inp(&V311[..10], b"\x20\x02\x00\x00")),
