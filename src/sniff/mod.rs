@@ -58,6 +58,8 @@ mod xmpp;
 
 #[cfg(test)]
 mod matrix_tests;
+#[cfg(test)]
+mod variety_tests;
 
 pub use proto::{Proto, Transport};
 pub use registry::{classify, Classification, Verdict};

@@ -10,7 +10,8 @@ Debian 12:
 
   apt-get install rpcbind nfs-ganesha nfs-ganesha-vfs libnfs-utils chromium \\
       gnutls-bin wget busybox curl dropbear-bin python3-paramiko \\
-      knot-dnsutils ldnsutils dnsutils dnsmasq netcat-openbsd
+      knot-dnsutils ldnsutils netcat-openbsd socat dovecot-imapd mosquitto \\
+      mosquitto-clients tcpdump
   python3 src/sniff/testdata/capture_k.py [name-filter]
 
 The RPC flows run in a network namespace made (and removed) here, because
@@ -29,6 +30,22 @@ Programs and versions behind each fixture (Debian 12):
   udp/quic/chromium-q046     Chromium 156 --quic-version=Q046 (gQUIC, cleartext CHLO
                              with SNI), to a hostname mapped to 127.0.0.1
   udp/quic/chromium-h3-29    Chromium 156 --quic-version=h3-29 (draft-29 Initial)
+  tcp/tls/openssl-tls1_2     openssl s_client 3.0 -tls1_2 -servername fixture.test
+  tcp/tls/openssl-tls1       openssl s_client 3.0 -tls1 -cipher DEFAULT@SECLEVEL=0
+  tcp/tls/gnutls-cli         gnutls-cli 3.7.9 --sni-hostname fixture.test
+  tcp/tls/python-ssl         CPython 3.11 ssl, server_hostname fixture.test
+  tcp/tls/wget               wget 1.21.3 https:// to an address (no SNI)
+  tcp/http/wget, busybox-wget, python-urllib   wget 1.21.3, BusyBox 1.35 wget, CPython 3.11
+  tcp/http/nc-http10         an HTTP/1.0 request without Host typed through nc (netcat-openbsd)
+  tcp/http/curl-options-star, curl-propfind, curl-patch   curl 7.88 -X OPTIONS
+                             --request-target '*', -X PROPFIND, -X PATCH with a body
+  tcp/http/curl-proxy-absolute, wget-proxy-absolute   curl -x / wget with http_proxy: the
+                             absolute-form request a client sends to its HTTP proxy
+  tcp/ssh/dropbear           dbclient <-> dropbear 2022.83
+  tcp/ssh/paramiko           paramiko 2.12 (python3-paramiko) <-> dropbear 2022.83
+  tcp/dns/kdig, drill        kdig 3.2.6 +tcp (knot-dnsutils), drill 1.8.3 -t (ldnsutils)
+  tcp/imap/dovecot-preauth   CPython imaplib <-> Dovecot 2.3.19 imap run pre-authenticated
+                             (`* PREAUTH` greeting) behind socat
   tcp/mqtt/mosquitto-*       mosquitto_sub / mosquitto_pub 2.0.11 <-> mosquitto 2.0.11, the
                              recorded streams cut at packet boundaries after the CONNECT:
                              connack-first (CONNECT lost, CONNACK then SUBSCRIBE),
@@ -417,11 +434,165 @@ def mqtt():
         write("tcp/mqtt/mosquitto-publish-midstream.server.bin", b"".join(s[1:]))
 
 
+# --- more clients of the high-traffic protocols ------------------------------
+
+PY_TLS = """import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+try:
+    ctx.wrap_socket(s, server_hostname="fixture.test")
+except OSError:
+    pass
+"""
+
+PY_URLLIB = """import sys, urllib.request
+try:
+    urllib.request.urlopen("http://127.0.0.1:%s/fixture?q=1" % sys.argv[1], timeout=2)
+except Exception:
+    pass
+"""
+
+PARAMIKO = """import socket, sys, paramiko
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t = paramiko.Transport(s)
+try:
+    t.start_client(timeout=5)
+except Exception:
+    pass
+t.close()
+"""
+
+IMAPLIB = """import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]), timeout=5)
+m.capability()
+m.logout()
+"""
+
+def variety_tls():
+    port = 47530
+    for name, cmd in [
+        ("openssl-tls1_2", ["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                            "-servername", "fixture.test", "-tls1_2"]),
+        ("openssl-tls1", ["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                          "-servername", "fixture.test", "-tls1",
+                          "-cipher", "DEFAULT@SECLEVEL=0"]),
+        ("gnutls-cli", ["gnutls-cli", "--insecure", "-p", str(port),
+                        "--sni-hostname", "fixture.test", "127.0.0.1"]),
+        ("python-ssl", [sys.executable, "-c", PY_TLS, str(port)]),
+        ("wget", ["wget", "-q", "-O", "/dev/null", "--tries=1", "--timeout=2",
+                  f"https://127.0.0.1:{port}/"]),
+    ]:
+        if want(f"tcp/tls/{name}"):
+            write(f"tcp/tls/{name}.client.bin", first_client_bytes(port, cmd, timeout=8))
+
+
+def variety_http():
+    port = 47531
+    url = f"http://127.0.0.1:{port}/fixture?q=1"
+    proxy = f"http://127.0.0.1:{port}"
+    for name, cmd, stdin in [
+        ("wget", ["wget", "-q", "-O", "/dev/null", "--tries=1", "--timeout=2", url], None),
+        ("python-urllib", [sys.executable, "-c", PY_URLLIB, str(port)], None),
+        ("busybox-wget", ["busybox", "wget", "-q", "-O", "/dev/null", url], None),
+        ("nc-http10", ["nc", "-q", "1", "127.0.0.1", str(port)],
+         b"GET /fixture HTTP/1.0\r\nUser-Agent: nc\r\n\r\n"),
+        ("curl-options-star", ["curl", "-s", "-m", "2", "-X", "OPTIONS",
+                               "--request-target", "*", url], None),
+        ("curl-propfind", ["curl", "-s", "-m", "2", "-X", "PROPFIND", "-H", "Depth: 1",
+                           url], None),
+        ("curl-patch", ["curl", "-s", "-m", "2", "-X", "PATCH", "-H",
+                        "Content-Type: application/json", "-d", '{"a":1}', url], None),
+        ("curl-proxy-absolute", ["curl", "-s", "-m", "2", "-x", proxy,
+                                 "http://www.fixture.test/path?x=1"], None),
+        ("wget-proxy-absolute", ["env", f"http_proxy={proxy}", "wget", "-q", "-O",
+                                 "/dev/null", "--tries=1", "--timeout=2",
+                                 "http://www.fixture.test/path"], None),
+    ]:
+        if not want(f"tcp/http/{name}"):
+            continue
+        if stdin is None:
+            data = first_client_bytes(port, cmd, timeout=8)
+        else:
+            data = first_client_bytes(port, ["sh", "-c", "printf '%s' \"$0\" | " +
+                                             " ".join(cmd), stdin.decode()], timeout=8)
+        write(f"tcp/http/{name}.client.bin", data)
+
+
+def variety_ssh():
+    if not want("tcp/ssh/"):
+        return
+    d = tempfile.mkdtemp(prefix="pk-dropbear-")
+    key = os.path.join(d, "ed25519")
+    subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = 47540
+    p = spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
+    try:
+        wait_port(port)
+        if want("tcp/ssh/dropbear"):
+            c, s = relay_flow(47541, port, ["dbclient", "-y", "-y", "-p", "47541",
+                                            "fixture@127.0.0.1", "true"], timeout=8)
+            write("tcp/ssh/dropbear.client.bin", c)
+            write("tcp/ssh/dropbear.server.bin", s)
+        if want("tcp/ssh/paramiko"):
+            # Debian's python3-paramiko lives in the system python.
+            c, s = relay_flow(47542, port, ["/usr/bin/python3", "-c", PARAMIKO, "47542"],
+                              timeout=8)
+            write("tcp/ssh/paramiko.client.bin", c)
+            write("tcp/ssh/paramiko.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def variety_dns():
+    port = 47550
+    for name, cmd in [
+        ("kdig", ["kdig", "+tcp", "+timeout=2", "+retry=0", "-p", str(port),
+                  "@127.0.0.1", "fixture.test", "A"]),
+        ("drill", ["drill", "-t", "-p", str(port), "fixture.test", "@127.0.0.1"]),
+    ]:
+        if want(f"tcp/dns/{name}"):
+            write(f"tcp/dns/{name}.client.bin", first_client_bytes(port, cmd, timeout=8))
+
+
+def variety_mail():
+    """Dovecot's imap run pre-authenticated (as a login process or an SSH
+    preauth tunnel starts it) behind socat: it greets `* PREAUTH`. (Its pop3
+    run the same way sends no greeting at all, so it makes no fixture.)"""
+    d = tempfile.mkdtemp(prefix="pk-preauth-")
+    os.chmod(d, 0o777)
+    env = dict(os.environ, USER="nobody", HOME=d)
+    opts = f"-o mail_location=maildir:{d}/Maildir -o mail_uid=65534 -o mail_gid=65534"
+    for proto, binary, port, client in [("imap", "imap", 47560, IMAPLIB)]:
+        name = f"tcp/{proto}/dovecot-preauth"
+        if not want(name):
+            continue
+        # socat splits EXEC arguments on ':' and '=': a wrapper holds them.
+        wrapper = os.path.join(d, binary + ".sh")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec /usr/lib/dovecot/{binary} {opts}\n")
+        os.chmod(wrapper, 0o755)
+        p = spawn(["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+                   f"EXEC:{wrapper},pipes"], env=env)
+        try:
+            wait_port(port)
+            c, s = relay_flow(port + 1, port, [sys.executable, "-c", client, str(port + 1)])
+        finally:
+            stop(p)
+        write(f"{name}.client.bin", c)
+        write(f"{name}.server.bin", s)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if "--in-rpc-netns" in sys.argv:
         rpc_in_netns()
         return
-    for f in [rpc, quic, mqtt]:
+    for f in [rpc, quic, mqtt, variety_tls, variety_http, variety_ssh, variety_dns,
+              variety_mail]:
         f()
 
 
