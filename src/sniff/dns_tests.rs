@@ -69,3 +69,30 @@ fn rejects_other_protocols() {
         );
     }
 }
+
+const KDIG: &[u8] = include_bytes!("testdata/tcp/dns/kdig.client.bin");
+const DRILL: &[u8] = include_bytes!("testdata/tcp/dns/drill.client.bin");
+
+#[test]
+fn pipelined_tcp_queries_in_one_segment_match_on_the_first() {
+    // RFC 7766 section 6.2.1.1: a client may send several queries at once;
+    // the segment then holds two length-prefixed messages back to back.
+    for (a, b) in [(KDIG, DRILL), (TCP_QUERY, KDIG), (DRILL, TCP_QUERY)] {
+        let both = [a, b].concat();
+        assert!(
+            matches!(
+                detect(&input(&both, b"", Transport::Tcp)),
+                Sniff::Match(_)
+            ),
+            "{both:02x?}"
+        );
+        // Every cut of the pair is "need more" or DNS.
+        for n in 0..both.len() {
+            let r = detect(&input(&both[..n], b"", Transport::Tcp));
+            assert!(
+                matches!(r, Sniff::Match(_) | Sniff::NeedMore),
+                "cut {n}: {r:?}"
+            );
+        }
+    }
+}

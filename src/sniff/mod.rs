@@ -32,6 +32,7 @@ mod mail;
 mod modbus;
 mod mongodb;
 mod mqtt;
+mod mqtt_session;
 mod mysql;
 mod netbios;
 mod ntp;
@@ -41,6 +42,7 @@ mod quic;
 mod rdp;
 mod redis;
 mod rfb;
+mod rpc;
 mod sip;
 mod smb;
 mod snmp;
@@ -56,6 +58,8 @@ mod xmpp;
 
 #[cfg(test)]
 mod matrix_tests;
+#[cfg(test)]
+mod variety_tests;
 
 pub use proto::{Proto, Transport};
 pub use registry::{classify, Classification, Verdict};
@@ -207,6 +211,7 @@ pub(crate) const FAMILIES: &[&[Detector]] = &[
     modbus::DETECTORS,
     dnp3::DETECTORS,
     enip::DETECTORS,
+    rpc::DETECTORS,
     netbios::DETECTORS,
     dns::DETECTORS,
     sip::DETECTORS,

@@ -4,9 +4,20 @@
 //! length (1 to 4 byte varint) of at least 12, the protocol name and level
 //! pair `MQIsdp`/3 or `MQTT`/4 or `MQTT`/5, connect flags with the reserved
 //! bit clear and a consistent will QoS/retain, then (5.0) a property block
-//! that fits, and a client identifier whose length fits the packet. When the
-//! broker answered, its first byte must be CONNACK (`0x20`). A broker never
-//! speaks first, so server bytes with an empty client side rule MQTT out.
+//! that fits, and a client identifier whose length fits the packet (a
+//! property block or identifier that overruns the packet is a malformed
+//! CONNECT, named MQTT all the same: the bytes before it are MQTT's alone).
+//! When the broker answered, its first byte must be CONNACK (`0x20`). A
+//! broker never speaks first, so server bytes with an empty client side
+//! rule MQTT out, except a whole CONNACK, which waits for the client.
+//!
+//! A session whose CONNECT was not seen (a flow picked up mid-stream, or a
+//! capture that lost it) is named from a request and its answer: the
+//! client's first packet a well-formed PINGREQ, SUBSCRIBE, UNSUBSCRIBE or
+//! PUBLISH (QoS 1 or 2), and the broker's first packet its answer (PINGRESP;
+//! SUBACK, UNSUBACK, PUBACK or PUBREC with the same packet identifier), or
+//! the broker's first packet a whole CONNACK followed by any of those
+//! client packets. A lone request is never enough.
 
 use super::cursor::{at, prefix, Cursor};
 use super::{Detector, Input, Meta, Proto, Sniff};
@@ -24,24 +35,27 @@ const CONNACK: u8 = 0x20;
 
 fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     if input.client.is_empty() {
-        return if input.server.is_empty() {
+        // A broker never speaks first, unless the CONNECT was lost: a whole
+        // CONNACK waits for the client's next packet.
+        let connack_first =
+            !input.complete && super::mqtt_session::starts_with_connack(input.server);
+        return if input.server.is_empty() || connack_first {
             Sniff::NeedMore
         } else {
             Sniff::NotThis
         };
     }
     let answered = !input.server.is_empty();
-    if answered && input.server.first() != Some(&CONNACK) {
-        return Sniff::NotThis;
-    }
     match connect(input.client) {
+        Sniff::NotThis => super::mqtt_session::without_connect(input),
+        _ if answered && input.server.first() != Some(&CONNACK) => Sniff::NotThis,
         Sniff::NeedMore if answered => Sniff::NotThis,
         other => other,
     }
 }
 
 /// Variable byte integer: `Ok(None)` when more bytes are needed.
-fn varint(c: &mut Cursor<'_>) -> Result<Option<usize>, ()> {
+pub(super) fn varint(c: &mut Cursor<'_>) -> Result<Option<usize>, ()> {
     let mut n = 0usize;
     for i in 0..4 {
         let Some(b) = c.u8() else { return Ok(None) };
@@ -116,7 +130,7 @@ fn connect(buf: &[u8]) -> Sniff<Meta<'_>> {
         };
         let used = buf.len() - c.remaining() - body_start;
         if used + props + 2 > remaining {
-            return Sniff::NotThis;
+            return named(level);
         }
         if c.skip(props).is_none() {
             return Sniff::NeedMore;
@@ -127,7 +141,7 @@ fn connect(buf: &[u8]) -> Sniff<Meta<'_>> {
     };
     let used = buf.len() - c.remaining() - body_start;
     if used + usize::from(id_len) > remaining {
-        return Sniff::NotThis;
+        return named(level);
     }
     let id = c.take(usize::from(id_len));
     if let Some(id) = id {
@@ -135,6 +149,12 @@ fn connect(buf: &[u8]) -> Sniff<Meta<'_>> {
             return Sniff::NotThis;
         }
     }
+    named(level)
+}
+
+/// A CONNECT read as far as its name, level and flags (the rest may
+/// overrun the packet).
+fn named<'a>(level: u8) -> Sniff<Meta<'a>> {
     Sniff::Match(Meta {
         method: Some(b"CONNECT"),
         version: Some(u32::from(level)),

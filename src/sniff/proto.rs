@@ -160,6 +160,10 @@ protocols! {
     Dnp3 => "dnp3",
     /// EtherNet/IP encapsulation (CIP explicit messaging).
     Enip => "enip",
+    /// NFS (ONC RPC program 100003).
+    Nfs => "nfs",
+    /// ONC RPC (Sun RPC) programs other than NFS: portmapper, mountd...
+    OncRpc => "onc-rpc",
 }
 
 impl fmt::Display for Proto {
