@@ -2,7 +2,8 @@
 //! bytes (a counting global allocator) while SYN-only and payload-less
 //! flows, and a sustained churn of real flows, go through
 //! `Table::ingest_from` / `Table::expire` exactly as the datapath worker
-//! drives them (same bounds, `reserve(4096)`, `expire` every 16 packets).
+//! drives them (default bounds, `reserve(4096)` unless said otherwise,
+//! `expire` every 16 packets).
 //!
 //! Each scenario runs in its own child process, so each peak is its own.
 //! Legitimate flows (a TLS ClientHello, an HTTP request) are mixed into
@@ -77,6 +78,8 @@ struct Scenario {
     /// Flows that never speak also send a SYN-ACK and an ACK
     /// (`--handshake all`), not only the SYN.
     handshake_all: bool,
+    /// `Table::reserve` at start (the datapath worker reserves 4096).
+    reserve: usize,
     /// Stop after feeding, without the legitimate flows' payloads pending
     /// (a snapshot of a full table).
     snapshot: bool,
@@ -90,6 +93,7 @@ const SCENARIOS: &[Scenario] = &[
         speaks: |_| false,
         handshake_all: false,
         snapshot: true,
+        reserve: 4096,
     },
     Scenario {
         name: "syn-flood-1m",
@@ -98,6 +102,7 @@ const SCENARIOS: &[Scenario] = &[
         speaks: |i| i % 1000 == 0,
         handshake_all: false,
         snapshot: false,
+        reserve: 4096,
     },
     Scenario {
         name: "no-payload-flood-1m",
@@ -106,6 +111,17 @@ const SCENARIOS: &[Scenario] = &[
         speaks: |i| i % 1000 == 0,
         handshake_all: true,
         snapshot: false,
+        reserve: 4096,
+    },
+    // The same flood into a table reserved for its bound up front.
+    Scenario {
+        name: "syn-flood-1m-reserved",
+        flows: 1_000_000,
+        rate: 50_000,
+        speaks: |i| i % 1000 == 0,
+        handshake_all: false,
+        snapshot: false,
+        reserve: 65_536,
     },
     // Sustained load: 49 of 50 flows speak and are decided; 1 of 50 never
     // speaks (20,000 silent flows within the 120 s idle time: the table
@@ -117,6 +133,17 @@ const SCENARIOS: &[Scenario] = &[
         speaks: |i| i % 50 != 0,
         handshake_all: false,
         snapshot: false,
+        reserve: 4096,
+    },
+    // The same for 150 s, past the 120 s idle time: silent flows idle out.
+    Scenario {
+        name: "churn-3m",
+        flows: 3_000_000,
+        rate: 20_000,
+        speaks: |i| i % 50 != 0,
+        handshake_all: false,
+        snapshot: false,
+        reserve: 4096,
     },
 ];
 
@@ -202,7 +229,7 @@ fn feed(
 fn run(s: &Scenario) {
     let base_rss = status_kib("VmRSS:");
     let mut t = Table::new(Bounds::default());
-    t.reserve(4096);
+    t.reserve(s.reserve);
     let mut out: Vec<Finished> = Vec::with_capacity(64);
     let mut tally = Tally::default();
     let mut now = 0;
@@ -275,7 +302,7 @@ fn run(s: &Scenario) {
     t.expire(now, &mut out);
     let st = t.stats();
     println!(
-        "{:<20} {:>9} {:>8} {:>10.1} {:>10.1} {:>9.1} {:>9.1} {:>8} {:>8} {:>9} {:>6}/{:<6}",
+        "{:<22} {:>9} {:>8} {:>10.1} {:>10.1} {:>9.1} {:>9.1} {:>8} {:>8} {:>9} {:>6}/{:<6}",
         s.name,
         s.flows,
         tally.most_pending,
@@ -317,7 +344,7 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     println!(
-        "{:<20} {:>9} {:>8} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>13}",
+        "{:<22} {:>9} {:>8} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>13}",
         "scenario",
         "flows",
         "pending",
@@ -331,7 +358,7 @@ fn main() {
         "legit-ident",
     );
     println!(
-        "{:<20} {:>9} {:>8} {:>10} {:>10} {:>9} {:>9}",
+        "{:<22} {:>9} {:>8} {:>10} {:>10} {:>9} {:>9}",
         "", "", "(most)", "(MB)", "(MB)", "(MiB)", "(MiB)"
     );
     let exe = std::env::current_exe().unwrap();
