@@ -196,7 +196,7 @@ impl<V> Records<V> {
         x.next = free;
         x.prev = NIL;
         self.free = id.slot;
-        self.len -= 1;
+        self.len = self.len.saturating_sub(1);
         x.value.take().map(|v| (key, v))
     }
 

@@ -312,7 +312,11 @@ impl Table {
                 false
             }
             State::Full(flow) => {
-                flow.ifaces = ifaces_of(id, from_client);
+                // A packet copied to userspace without being queued (an
+                // NFLOG SYN) carries no interfaces: keep the known ones.
+                if id.indev != 0 || id.outdev != 0 {
+                    flow.ifaces = ifaces_of(id, from_client);
+                }
                 if syn {
                     let stream = if from_client {
                         &mut flow.c2s
@@ -528,7 +532,7 @@ impl Table {
         let State::Full(mut boxed) = e.state else {
             return;
         };
-        self.full -= 1;
+        self.full = self.full.saturating_sub(1);
         let flow = std::mem::take(&mut *boxed);
         if self.boxes.len() < SPARE_MAX {
             self.boxes.push(boxed);
