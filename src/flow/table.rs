@@ -11,7 +11,7 @@
 //!
 //! Memory under floods: a flow that has only opened (a SYN, no payload
 //! yet) is one slot of [`Records`] (key, links, its first sequence
-//! numbers: about 90 bytes, plus two 5-byte index buckets); the boxed
+//! numbers: 88 bytes, plus about 20 bytes of index buckets); the boxed
 //! [`Flow`] with held packets and samples is made on its first payload
 //! packet, from a pool. A SYN flood therefore costs slots, never buffers
 //! (`benches/flood.rs` measures it). Nothing kept per flow outlives the
@@ -151,8 +151,8 @@ impl Table {
     /// most half full; above that it allocates a bigger table. At twice
     /// the bound the rehash always stays in place (this once showed as 4
     /// allocations in `tests/alloc.rs`, depending on the random hash seed).
-    /// The flow index costs about 10 bytes per flow at that size; a slot
-    /// about 90 (touched only when used).
+    /// The flow index then costs about 20 bytes per flow (4-byte slot
+    /// numbers); a slot 88 (touched only when used).
     pub fn reserve(&mut self, flows: usize) {
         let n = flows.min(self.bounds.max_flows);
         self.records.reserve(n);
