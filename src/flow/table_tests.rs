@@ -483,3 +483,35 @@ fn reconnects_on_one_tuple_do_not_grow_the_decision_queue() {
         assert!(fp.deadlines <= 2 * (fp.flows + 1) + 64, "{fp:?}");
     }
 }
+
+#[test]
+fn an_nflog_syn_copy_keeps_the_interfaces_of_the_queued_packets() {
+    let mut t = Table::new(Bounds {
+        max_hold_ms: 100,
+        ..Bounds::default()
+    });
+    let mut out = Vec::new();
+    let syn_raw = tcp(true, 999, SYN, b"");
+    let syn = parse(&syn_raw).unwrap();
+    t.ingest_from(&syn, Side::Initiator, held0(), 0, &mut out);
+    let queued = Held {
+        id: 5,
+        mark: 0,
+        indev: 3,
+        outdev: 4,
+    };
+    let data_raw = tcp(true, 1000, ACK, b"\x16\x03");
+    let data = parse(&data_raw).unwrap();
+    assert_eq!(
+        t.ingest_from(&data, Side::Initiator, queued, 1, &mut out),
+        Ingest::Held
+    );
+    // The client retransmits its SYN; its NFLOG copy has no interfaces.
+    assert_eq!(
+        t.ingest_from(&syn, Side::Initiator, held0(), 2, &mut out),
+        Ingest::Pass
+    );
+    t.expire(101, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].held.clone(), out[0].ifaces), (vec![queued], (3, 4)));
+}
