@@ -4,7 +4,9 @@
 //! client bytes: TLS ClientHellos (one split over two segments, out of
 //! order), HTTP requests, SSH banners from the server side, and UDP DNS.
 //! Warm-up flows fill the table's buffer pool first; the measured flows
-//! must then cost zero allocations.
+//! must then cost zero allocations. The same holds under a SYN flood that
+//! keeps the table at its bound (evicting the oldest), and the table's
+//! heap then stays within a fixed number of bytes per flow of the bound.
 #![allow(missing_docs, clippy::unwrap_used, clippy::indexing_slicing)]
 #![allow(
     unsafe_code,
@@ -17,36 +19,54 @@ use portcullis::policy::{Facts, Subject};
 use portcullis::sniff::Verdict;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
 thread_local! {
     /// Counting is on for the measuring thread only: the test harness's
-    /// own threads allocate whenever they like.
+    /// own threads (and the other test) allocate whenever they like.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// Allocations (and reallocations) of this thread while counting.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated minus bytes freed by this thread while counting.
+    static NET_BYTES: Cell<i64> = const { Cell::new(0) };
 }
 
 fn counting() -> bool {
     COUNTING.try_with(Cell::get).unwrap_or(false)
 }
 
+fn count(allocs: u64, bytes: i64) {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + allocs));
+    let _ = NET_BYTES.try_with(|c| c.set(c.get() + bytes));
+}
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+fn net_bytes() -> i64 {
+    NET_BYTES.with(Cell::get)
+}
+
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            count(1, l.size() as i64);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if counting() {
+            count(0, -(l.size() as i64));
+        }
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            count(1, n as i64 - l.size() as i64);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(p, l, n) }
@@ -221,10 +241,11 @@ fn per_packet_path_does_not_allocate_in_steady_state() {
     };
     run(0..2000, &mut table, &mut out);
     let warm = (decided.get(), identified.get());
+    let before = allocs();
     COUNTING.with(|c| c.set(true));
     run(2000..FLOWS, &mut table, &mut out);
     COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.load(Ordering::SeqCst);
+    let allocs = allocs() - before;
     // The corpus is real: every flow was decided and identified.
     assert_eq!(warm, (2000, 2000));
     assert_eq!(
@@ -238,4 +259,104 @@ fn per_packet_path_does_not_allocate_in_steady_state() {
         packets.get(),
         FLOWS - 2000
     );
+}
+
+/// A SYN flood (SYN-only flows from many ports) at 20 times the table's
+/// bound, with a real flow (SYN, then its first payload behind 100 flood SYNs)
+/// every 500 flood SYNs: once the table is full and the pools warm, no
+/// allocation; every real flow identified; the table's heap within 320
+/// bytes per flow of its bound (a slot, index buckets, queues reserved
+/// for the bound and the pools; a boxed record or a buffer per flood flow
+/// would exceed it).
+#[test]
+fn syn_flood_at_the_bound_does_not_allocate_and_stays_small() {
+    const BOUND: usize = 4096;
+    const FLOOD: u32 = 20 * BOUND as u32;
+    let bounds = Bounds {
+        max_flows: BOUND,
+        decided_cache: 1024,
+        ..Bounds::default()
+    };
+    let syn = |i: u32| {
+        let c = [198, 18, 3 + (i / 60_000) as u8, 1];
+        v4(
+            c,
+            [198, 18, 2, 2],
+            1024 + (i % 60_000) as u16,
+            80,
+            i,
+            0,
+            SYN,
+            false,
+            b"",
+        )
+    };
+    // TLS, TLS split and out of order, HTTP, SSH from the server side.
+    let real: Vec<Vec<(Vec<u8>, Side)>> = (0..500u32).filter(|i| i % 5 != 4).map(flow).collect();
+    let syns: Vec<Vec<u8>> = (0..FLOOD).map(syn).collect();
+    let before = allocs();
+    COUNTING.with(|c| c.set(true));
+    let net_before = net_bytes();
+    let mut table = Table::new(bounds);
+    table.reserve(BOUND);
+    let mut out: Vec<Finished> = Vec::with_capacity(64);
+    let (mut identified, mut warm_allocs) = (0, 0);
+    let mut feed = |table: &mut Table, raw: &[u8], side, n: u32, out: &mut Vec<Finished>| {
+        let pkt = parse(raw).unwrap();
+        let id = Held {
+            id: n,
+            mark: 0,
+            indev: 0,
+            outdev: 0,
+        };
+        let _ = table.ingest_from(&pkt, side, id, u64::from(n / 50), out);
+        for f in out.drain(..) {
+            if matches!(f.classify(), Verdict::Identified(_)) {
+                identified += 1;
+            }
+            table.remember(f.key, 1, u64::from(n / 50));
+            table.recycle(f);
+        }
+        if n % 16 == 0 {
+            table.expire(u64::from(n / 50), out);
+        }
+    };
+    for n in 0..FLOOD {
+        if n == 2 * BOUND as u32 {
+            // Full, evicting, pools warm: from here on nothing may allocate.
+            warm_allocs = allocs();
+        }
+        feed(&mut table, &syns[n as usize], Side::Initiator, n, &mut out);
+        let k = (n / 500) as usize;
+        let pkts = &real[k % real.len()];
+        if n % 500 == 0 {
+            feed(&mut table, &pkts[0].0, pkts[0].1, n, &mut out);
+        }
+        if n % 500 == 100 {
+            for (raw, side) in &pkts[1..] {
+                feed(&mut table, raw, *side, n, &mut out);
+            }
+        }
+    }
+    let net = net_bytes() - net_before;
+    COUNTING.with(|c| c.set(false));
+    let steady = allocs() - warm_allocs;
+    let stats = table.stats();
+    let spoke = (0..FLOOD).filter(|n| n % 500 == 100).count();
+    assert_eq!(table.len(), BOUND);
+    // Every flood flow beyond the bound evicted the oldest.
+    assert_eq!(
+        stats.evicted,
+        stats.created - spoke as u64 - BOUND as u64,
+        "{stats:?}"
+    );
+    assert!(warm_allocs > before, "the counter saw the warm-up");
+    assert_eq!(identified, spoke, "{stats:?}");
+    assert_eq!(steady, 0, "{steady} allocations in a flood at the bound");
+    eprintln!(
+        "table heap after the flood: {net} bytes for {BOUND} flows ({} per flow), {:?}",
+        net / BOUND as i64,
+        table.footprint()
+    );
+    assert!(net <= 320 * BOUND as i64, "{net} bytes for {BOUND} flows");
 }

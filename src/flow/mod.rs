@@ -8,11 +8,14 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 
 pub mod bounds;
+mod decided;
 pub mod judge;
 pub mod key;
+mod outcome;
 pub mod reassembly;
+mod records;
 pub mod table;
 
 pub use judge::Judgement;
 pub use key::{Endpoint, FlowKey};
-pub use table::{Bounds, Finished, Held, Ingest, Reason, Side, Table, TableStats};
+pub use table::{Bounds, Finished, Footprint, Held, Ingest, Reason, Side, Table, TableStats};

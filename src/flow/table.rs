@@ -8,163 +8,102 @@
 //! without payload never waits: it passes and, if it opens a flow, records
 //! it. A flow that idles before its first payload is judged on that payload
 //! whenever it comes: the table holds payload packets, not "the first N".
+//!
+//! Memory under floods: a flow that has only opened (a SYN, no payload
+//! yet) is one slot of [`Records`] (key, links, its first sequence
+//! numbers: 88 bytes, plus about 20 bytes of index buckets); the boxed
+//! [`Flow`] with held packets and samples is made on its first payload
+//! packet, from a pool. A SYN flood therefore costs slots, never buffers
+//! (`benches/flood.rs` measures it). Nothing kept per flow outlives the
+//! flow: the creation order is linked through the slots, and the hold
+//! deadlines and remembered decisions are compacted in place before their
+//! stale entries outnumber the live ones. Once the pools and maps are
+//! warm, the packet path allocates nothing (`tests/alloc.rs`).
 
 pub use super::bounds::{Bounds, Reason};
-use super::key::{Endpoint, FlowHasher, FlowKey};
+use super::decided::Decided;
+use super::key::{Endpoint, FlowKey};
+pub use super::outcome::{Finished, Footprint, Held, Ingest, Side, TableStats};
 use super::reassembly::Stream;
+use super::records::{Id, Records};
 use crate::packet::{tcp_flags, Packet};
 use crate::sniff::{classify, Input, Transport, Verdict, SAMPLE_MAX};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-/// One flow awaiting a decision.
+/// What the table keeps of a pending flow.
 #[derive(Debug)]
-struct Flow {
-    gen: u64,
-    client: Endpoint,
-    server: Endpoint,
-    midstream: bool,
-    first_held_ms: Option<u64>,
+struct Entry {
     last_seen_ms: u64,
+    /// The initiator is the key's `lo` endpoint.
+    client_lo: bool,
+    /// The flow's start was not seen.
+    midstream: bool,
+    state: State,
+}
+
+/// A pending flow before and after its first payload packet.
+#[derive(Debug)]
+enum State {
+    /// Only packets without payload so far: the first sequence number
+    /// (ISN + 1) of each direction, once a SYN gave it.
+    Opened {
+        client_base: Option<u32>,
+        server_base: Option<u32>,
+    },
+    /// Payload seen: held packets and samples.
+    Full(Box<Flow>),
+}
+
+/// The held part of a flow, from its first payload packet on.
+#[derive(Debug, Default)]
+struct Flow {
+    first_held_ms: Option<u64>,
     held: Vec<Held>,
     ifaces: (u32, u32),
     c2s: Stream,
     s2c: Stream,
 }
 
-impl Default for Flow {
-    /// An empty record (a pooled box between two flows); owns no buffer.
-    fn default() -> Self {
-        let none = Endpoint {
-            ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            port: 0,
-        };
-        Flow {
-            gen: 0,
-            client: none,
-            server: none,
-            midstream: false,
-            first_held_ms: None,
-            last_seen_ms: 0,
-            held: Vec::new(),
-            ifaces: (0, 0),
-            c2s: Stream::default(),
-            s2c: Stream::default(),
-        }
+/// The (initiator, responder) endpoints of a key.
+fn ends(key: &FlowKey, client_lo: bool) -> (Endpoint, Endpoint) {
+    if client_lo {
+        (key.lo, key.hi)
+    } else {
+        (key.hi, key.lo)
     }
 }
 
-/// A held packet: its NFQUEUE id and the mark it carried when queued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Held {
-    /// NFQUEUE packet id.
-    pub id: u32,
-    /// Packet mark at queueing (bits outside portcullis's mask are kept).
-    pub mark: u32,
-    /// Index of the interface the packet came in on (0: none).
-    pub indev: u32,
-    /// Index of the interface it is going out on (0: none yet).
-    pub outdev: u32,
-}
-
-/// A flow ready for a decision, with every packet id it held.
-#[derive(Debug)]
-pub struct Finished {
-    /// The flow's key.
-    pub key: FlowKey,
-    /// Initiator (as seen; see [`crate::sniff::Classification::reversed`]).
-    pub client: Endpoint,
-    /// Responder.
-    pub server: Endpoint,
-    /// Why it left the table.
-    pub reason: Reason,
-    /// The flow's start was not seen.
-    pub midstream: bool,
-    /// Held packets, oldest first.
-    pub held: Vec<Held>,
-    /// (input, output) interface indexes of the initiator's direction, from
-    /// the flow's latest packet (a responder's packet counts with the two
-    /// swapped); 0 when unknown.
-    pub ifaces: (u32, u32),
-    c2s: Stream,
-    s2c: Stream,
-}
-
-impl Finished {
-    /// Classifies the flow's sample (no more bytes will come).
-    pub fn classify(&self) -> Verdict<'_> {
-        let input = Input {
-            client: self.c2s.contiguous(),
-            server: self.s2c.contiguous(),
-            transport: self.key.transport,
-            client_port: self.client.port,
-            server_port: self.server.port,
-            complete: true,
-        };
-        classify(&input, self.midstream)
+/// (input, output) interfaces of the initiator's direction, from a packet.
+fn ifaces_of(id: Held, from_client: bool) -> (u32, u32) {
+    if from_client {
+        (id.indev, id.outdev)
+    } else {
+        (id.outdev, id.indev)
     }
 }
 
-/// What to do with the packet just ingested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ingest {
-    /// No payload: let it through now, undecided.
-    Pass,
-    /// Held: its id is in a flow (which may already be in the output).
-    Held,
-    /// The flow was decided moments ago: apply this remembered mark.
-    Decided(u32),
-}
-
-/// Counters the table keeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TableStats {
-    /// Flows created.
-    pub created: u64,
-    /// Flows evicted to make room.
-    pub evicted: u64,
-    /// Records without held packets dropped for idleness.
-    pub idled: u64,
-    /// Flows created from a payload packet with no handshake seen.
-    pub midstream: u64,
-    /// Flows evicted because the byte budget of all flows was spent.
-    pub evicted_bytes: u64,
-}
-
-/// Which side sent a packet, when the caller knows (from conntrack).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// Not known: the table infers it from the handshake or the ports.
-    Unknown,
-    /// The flow's initiator.
-    Initiator,
-    /// The flow's responder.
-    Responder,
+/// Most entries of a queue that may hold stale entries, with `live` live
+/// ones, before it is compacted in place: compaction then removes at least
+/// half, so its cost is amortised over the entries it removes.
+fn slack(live: usize) -> usize {
+    live.saturating_mul(2).saturating_add(64)
 }
 
 /// Recycled flow buffers kept for reuse (bounds the idle memory they pin).
 const SPARE_MAX: usize = 256;
 
-/// Flow records live behind a box so the map's buckets stay small (key and
-/// pointer): under a flood of flows that never send payload, churn leaves
-/// tombstones that make the map double its buckets once (hashbrown grows
-/// instead of rehashing in place while more than half full), and with the
-/// record inline each bucket was ~280 bytes (about 112-140 MB of peak RSS at
-/// 65,536 flows, measured); boxed it is ~50. Boxes are pooled like the
-/// buffers, so a flow costs no allocation in steady state.
-type FlowBox = Box<Flow>;
+/// Records looked at per [`Table::expire`] call by the idle sweep.
+const SWEEP: usize = 64;
 
 /// The pending-flow table.
 #[derive(Debug)]
 pub struct Table {
     bounds: Bounds,
-    flows: HashMap<FlowKey, FlowBox, FlowHasher>,
-    /// Creation order, for eviction and idle sweeps: (key, generation).
-    order: VecDeque<(FlowKey, u64)>,
-    /// Hold deadlines in order: (deadline, key, generation).
-    deadlines: VecDeque<(u64, FlowKey, u64)>,
-    decided: HashMap<FlowKey, (u32, u64), FlowHasher>,
-    decided_order: VecDeque<(FlowKey, u64)>,
-    next_gen: u64,
+    records: Records<Entry>,
+    /// Hold deadlines in order: (deadline, flow). One live entry per flow
+    /// holding packets; stale ones are skipped and compacted.
+    deadlines: VecDeque<(u64, Id)>,
+    decided: Decided,
     stats: TableStats,
     /// Sample bytes of all pending flows.
     bytes: usize,
@@ -172,7 +111,13 @@ pub struct Table {
     /// flow in steady state).
     spare: Vec<(Vec<Held>, Stream, Stream)>,
     /// Emptied flow boxes, for the next flows.
-    boxes: Vec<FlowBox>,
+    #[allow(
+        clippy::vec_box,
+        reason = "a pool of the boxes the records point to: reusing one allocates nothing"
+    )]
+    boxes: Vec<Box<Flow>>,
+    /// Flows in [`State::Full`].
+    full: usize,
 }
 
 impl Table {
@@ -186,16 +131,14 @@ impl Table {
         };
         Table {
             bounds,
-            flows: HashMap::with_hasher(FlowHasher::new()),
-            order: VecDeque::new(),
+            records: Records::new(),
             deadlines: VecDeque::new(),
-            decided: HashMap::with_hasher(FlowHasher::new()),
-            decided_order: VecDeque::new(),
-            next_gen: 0,
+            decided: Decided::new(bounds.decided_cache, bounds.decided_ttl_ms),
             stats: TableStats::default(),
             bytes: 0,
             spare: Vec::with_capacity(SPARE_MAX),
             boxes: Vec::with_capacity(SPARE_MAX),
+            full: 0,
         }
     }
 
@@ -208,14 +151,17 @@ impl Table {
     /// most half full; above that it allocates a bigger table. At twice
     /// the bound the rehash always stays in place (this once showed as 4
     /// allocations in `tests/alloc.rs`, depending on the random hash seed).
+    /// The flow index then costs about 20 bytes per flow (4-byte slot
+    /// numbers); a slot 88 (touched only when used).
     pub fn reserve(&mut self, flows: usize) {
         let n = flows.min(self.bounds.max_flows);
-        self.flows.reserve(n.saturating_mul(2));
-        self.order.reserve(n);
-        self.deadlines.reserve(n);
-        let d = self.bounds.decided_cache.min(n.max(1));
-        self.decided.reserve(d.saturating_mul(2));
-        self.decided_order.reserve(d);
+        self.records.reserve(n);
+        self.deadlines.reserve(
+            slack(n)
+                .saturating_add(1)
+                .saturating_sub(self.deadlines.len()),
+        );
+        self.decided.reserve(n.max(1));
     }
 
     /// Sample bytes held by all pending flows.
@@ -237,13 +183,6 @@ impl Table {
         }
     }
 
-    /// Keeps an emptied flow box for the next flow (up to [`SPARE_MAX`]).
-    fn keep_box(&mut self, boxed: FlowBox) {
-        if self.boxes.len() < SPARE_MAX {
-            self.boxes.push(boxed);
-        }
-    }
-
     /// The bounds in force.
     pub fn bounds(&self) -> Bounds {
         self.bounds
@@ -254,14 +193,28 @@ impl Table {
         self.stats
     }
 
+    /// Sizes of the table's structures.
+    pub fn footprint(&self) -> Footprint {
+        let (decided, decided_queue) = self.decided.sizes();
+        Footprint {
+            flows: self.records.len(),
+            full: self.full,
+            slots: self.records.slots(),
+            index_buckets: self.records.index_buckets(),
+            deadlines: self.deadlines.len(),
+            decided,
+            decided_queue,
+        }
+    }
+
     /// Flows pending.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.records.len()
     }
 
     /// Whether no flow is pending.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.records.len() == 0
     }
 
     /// Takes one packet (`id`: its NFQUEUE id and mark). Flows that become ready are
@@ -279,6 +232,15 @@ impl Table {
     /// [`Table::ingest`], with the sender's side when the caller knows it
     /// (conntrack's direction): a flow first seen on a payload packet then
     /// gets its initiator right whatever the ports.
+    ///
+    /// A packet without payload (a SYN, in particular) always returns
+    /// [`Ingest::Pass`] or [`Ingest::Decided`] and its `id` is never kept,
+    /// except a FIN or RST that closes a flow holding packets
+    /// ([`Ingest::Held`]). So a SYN that reached userspace without being
+    /// queued (a copy through NFLOG, with a dummy id) may be fed here: it
+    /// records the flow, its initiator (`side`) and its first sequence
+    /// number, from which a later out-of-order first payload is
+    /// reassembled.
     pub fn ingest_from(
         &mut self,
         pkt: &Packet<'_>,
@@ -293,83 +255,157 @@ impl Table {
         // An opening SYN starts a new connection, even on the 5-tuple of
         // one decided moments ago (port reuse): it must not inherit that
         // decision, or a reconnect would skip inspection.
-        let opening = syn && pkt.flags & tcp_flags::ACK == 0;
-        if opening {
-            self.decided.remove(&key);
-        } else if let Some(&(mark, at)) = self.decided.get(&key) {
-            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms {
-                return Ingest::Decided(mark);
-            }
+        if syn && pkt.flags & tcp_flags::ACK == 0 {
+            self.decided.forget(&key);
+        } else if let Some(mark) = self.decided.get(&key, now) {
+            return Ingest::Decided(mark);
         }
-        let ack = pkt.flags & tcp_flags::ACK != 0;
-        let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
-
-        if !self.flows.contains_key(&key) {
-            if tcp && pkt.payload.is_empty() && !syn {
-                return Ingest::Pass;
-            }
-            self.create(key, pkt, side, now, out);
-        }
-        let Some(flow) = self.flows.get_mut(&key) else {
+        let rid = match self.records.find(&key) {
+            Some(rid) => rid,
+            None if tcp && pkt.payload.is_empty() && !syn => return Ingest::Pass,
+            None => match self.create(key, pkt, side, now, out) {
+                Some(rid) => rid,
+                None => return Ingest::Pass,
+            },
+        };
+        let Some(e) = self.records.get_mut(rid) else {
             return Ingest::Pass;
         };
-        flow.last_seen_ms = now;
-        let from_client = src == flow.client;
-        flow.ifaces = if from_client {
-            (id.indev, id.outdev)
-        } else {
-            (id.outdev, id.indev)
-        };
-        if syn && pkt.payload.is_empty() {
-            let stream = if from_client {
-                &mut flow.c2s
-            } else {
-                &mut flow.s2c
-            };
-            stream.set_base(pkt.seq.wrapping_add(1));
-            let _ = ack;
-            return Ingest::Pass;
-        }
+        e.last_seen_ms = now;
+        let from_client = src == ends(&key, e.client_lo).0;
         if pkt.payload.is_empty() {
-            if closing {
-                if flow.held.is_empty() {
-                    self.finish(key, Reason::Closed, out);
-                    return Ingest::Pass;
+            self.empty(rid, pkt, from_client, id, out)
+        } else {
+            self.payload(rid, key, pkt, from_client, id, now, out)
+        }
+    }
+
+    /// A packet without payload: a SYN records its direction's first
+    /// sequence number; a FIN or RST ends the flow.
+    fn empty(
+        &mut self,
+        rid: Id,
+        pkt: &Packet<'_>,
+        from_client: bool,
+        id: Held,
+        out: &mut Vec<Finished>,
+    ) -> Ingest {
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
+        let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
+        let Some(e) = self.records.get_mut(rid) else {
+            return Ingest::Pass;
+        };
+        let base = pkt.seq.wrapping_add(1);
+        let holds = match &mut e.state {
+            State::Opened {
+                client_base,
+                server_base,
+            } => {
+                if syn {
+                    *(if from_client {
+                        client_base
+                    } else {
+                        server_base
+                    }) = Some(base);
                 }
-                flow.held.push(id);
-                self.finish(key, Reason::Closed, out);
-                return Ingest::Held;
+                false
             }
+            State::Full(flow) => {
+                // A packet copied to userspace without being queued (an
+                // NFLOG SYN) carries no interfaces: keep the known ones.
+                if id.indev != 0 || id.outdev != 0 {
+                    flow.ifaces = ifaces_of(id, from_client);
+                }
+                if syn {
+                    let stream = if from_client {
+                        &mut flow.c2s
+                    } else {
+                        &mut flow.s2c
+                    };
+                    stream.set_base(base);
+                }
+                !flow.held.is_empty()
+            }
+        };
+        if syn || !closing {
             return Ingest::Pass;
         }
+        if !holds {
+            self.finish(rid, Reason::Closed, out);
+            return Ingest::Pass;
+        }
+        if let Some(State::Full(flow)) = self.records.get_mut(rid).map(|e| &mut e.state) {
+            flow.held.push(id);
+        }
+        self.finish(rid, Reason::Closed, out);
+        Ingest::Held
+    }
+
+    /// A payload packet: held, its bytes placed in the sample, the flow
+    /// judged.
+    #[allow(clippy::too_many_arguments)]
+    fn payload(
+        &mut self,
+        rid: Id,
+        key: FlowKey,
+        pkt: &Packet<'_>,
+        from_client: bool,
+        id: Held,
+        now: u64,
+        out: &mut Vec<Finished>,
+    ) -> Ingest {
+        self.make_full(rid);
+        let tcp = pkt.transport == Transport::Tcp;
+        let syn = tcp && pkt.flags & tcp_flags::SYN != 0;
+        let ack = tcp && pkt.flags & tcp_flags::ACK != 0;
+        let closing = tcp && pkt.flags & (tcp_flags::FIN | tcp_flags::RST) != 0;
+        let Some(e) = self.records.get_mut(rid) else {
+            return Ingest::Pass;
+        };
+        let (client_lo, midstream) = (e.client_lo, e.midstream);
+        let State::Full(flow) = &mut e.state else {
+            return Ingest::Pass;
+        };
+        flow.ifaces = ifaces_of(id, from_client);
         flow.held.push(id);
-        if flow.first_held_ms.is_none() {
+        let first = flow.first_held_ms.is_none();
+        if first {
             flow.first_held_ms = Some(now);
-            self.deadlines
-                .push_back((now.saturating_add(self.bounds.max_hold_ms), key, flow.gen));
         }
         let (stream, other) = if from_client {
             (&mut flow.c2s, &mut flow.s2c)
         } else {
             (&mut flow.s2c, &mut flow.c2s)
         };
+        // Data on a SYN (TCP Fast Open) starts at ISN + 1.
+        let seq = if syn {
+            stream.set_base(pkt.seq.wrapping_add(1));
+            pkt.seq.wrapping_add(1)
+        } else {
+            pkt.seq
+        };
         // While a flow is undecided no payload crosses, so the peer has
         // acknowledged none: this packet's ack is the other side's first
         // sequence number (its SYN-ACK or SYN may not have been queued).
-        if tcp && ack && !other.has_base() {
+        if ack && !other.has_base() {
             other.set_base(pkt.ack);
         }
         let before = stream.footprint();
         match pkt.transport {
-            Transport::Tcp => stream.add(pkt.seq, pkt.payload),
+            Transport::Tcp => stream.add(seq, pkt.payload),
             // A UDP sample is the first datagram of each direction.
             Transport::Udp if stream.held_bytes() == 0 => stream.add(0, pkt.payload),
             Transport::Udp => {}
         }
-        self.bytes += stream.footprint().saturating_sub(before);
-        let reason = self.judge(&key, closing);
+        let grown = stream.footprint().saturating_sub(before);
+        let reason = judge(&self.bounds, &key, client_lo, midstream, flow, closing);
+        self.bytes += grown;
+        if first {
+            self.push_deadline(now.saturating_add(self.bounds.max_hold_ms), rid);
+        }
         if let Some(reason) = reason {
-            self.finish(key, reason, out);
+            self.finish(rid, reason, out);
         }
         while self.bytes > self.bounds.max_total_bytes {
             if !self.evict_oldest(out) {
@@ -380,37 +416,47 @@ impl Table {
         Ingest::Held
     }
 
-    /// Runs the detectors on a flow that just got bytes; a reason to finish
-    /// it, or `None` to keep holding.
-    fn judge(&self, key: &FlowKey, closing: bool) -> Option<Reason> {
-        let flow = self.flows.get(key)?;
-        let bound = if flow.held.len() >= self.bounds.max_packets {
-            Some(Reason::Packets)
-        } else if flow.c2s.held_bytes() >= self.bounds.max_bytes
-            || flow.s2c.held_bytes() >= self.bounds.max_bytes
-        {
-            Some(Reason::Bytes)
-        } else if closing {
-            Some(Reason::Closed)
-        } else {
-            None
+    /// Gives an opened flow its full record (from the pools), carrying the
+    /// first sequence numbers over.
+    fn make_full(&mut self, rid: Id) {
+        let Some(e) = self.records.get_mut(rid) else {
+            return;
         };
-        let input = Input {
-            client: flow.c2s.contiguous(),
-            server: flow.s2c.contiguous(),
-            transport: key.transport,
-            client_port: flow.client.port,
-            server_port: flow.server.port,
-            // A held UDP datagram gets no answer: decide on it now.
-            complete: bound.is_some() || key.transport == Transport::Udp,
+        let State::Opened {
+            client_base,
+            server_base,
+        } = e.state
+        else {
+            return;
         };
-        match classify(&input, flow.midstream) {
-            Verdict::Identified(_) => Some(Reason::Identified),
-            Verdict::Unknown { .. } => Some(bound.unwrap_or(Reason::Unknown)),
-            Verdict::NeedMore => bound,
+        let (held, mut c2s, mut s2c) = self.spare.pop().unwrap_or_default();
+        if let Some(b) = client_base {
+            c2s.set_base(b);
         }
+        if let Some(b) = server_base {
+            s2c.set_base(b);
+        }
+        let mut boxed = self.boxes.pop().unwrap_or_default();
+        *boxed = Flow {
+            first_held_ms: None,
+            held,
+            ifaces: (0, 0),
+            c2s,
+            s2c,
+        };
+        e.state = State::Full(boxed);
+        self.full += 1;
     }
 
+    fn push_deadline(&mut self, at: u64, rid: Id) {
+        if self.deadlines.len() >= slack(self.records.len()) {
+            let records = &self.records;
+            self.deadlines.retain(|&(_, r)| records.get(r).is_some());
+        }
+        self.deadlines.push_back((at, rid));
+    }
+
+    /// Records a new flow (evicting the oldest at the bound).
     fn create(
         &mut self,
         key: FlowKey,
@@ -418,8 +464,8 @@ impl Table {
         side: Side,
         now: u64,
         out: &mut Vec<Finished>,
-    ) {
-        while self.flows.len() >= self.bounds.max_flows {
+    ) -> Option<Id> {
+        while self.records.len() >= self.bounds.max_flows {
             if !self.evict_oldest(out) {
                 break;
             }
@@ -437,164 +483,164 @@ impl Table {
         let syn_ack = pkt.is_syn_ack();
         // The initiator: the SYN's sender; the SYN-ACK's receiver; for a
         // flow picked up mid-stream, the side on the ephemeral port.
-        let (client, server) = if side == Side::Initiator {
-            (src, dst)
+        let client = if side == Side::Initiator {
+            src
         } else if side == Side::Responder {
-            (dst, src)
+            dst
         } else if syn_only || !tcp {
-            (src, dst)
+            src
         } else if syn_ack || (pkt.sport < 1024 && pkt.dport >= 1024) {
-            (dst, src)
+            dst
         } else {
-            (src, dst)
+            src
         };
         let midstream = tcp && !syn_only;
-        self.next_gen += 1;
-        let gen = self.next_gen;
-        let (held, c2s, s2c) = self.spare.pop().unwrap_or_default();
-        let mut boxed = self.boxes.pop().unwrap_or_default();
-        *boxed = Flow {
-            gen,
-            client,
-            server,
-            midstream,
-            first_held_ms: None,
-            last_seen_ms: now,
-            held,
-            ifaces: (0, 0),
-            c2s,
-            s2c,
-        };
-        self.flows.insert(key, boxed);
-        self.order.push_back((key, gen));
+        let rid = self.records.insert(
+            key,
+            Entry {
+                last_seen_ms: now,
+                client_lo: client == key.lo,
+                midstream,
+                state: State::Opened {
+                    client_base: None,
+                    server_base: None,
+                },
+            },
+        )?;
         self.stats.created += 1;
         if midstream && !syn_ack {
             self.stats.midstream += 1;
         }
+        Some(rid)
     }
 
-    /// Evicts the oldest live flow. False if there was none.
+    /// Evicts the oldest flow. False if there was none.
     fn evict_oldest(&mut self, out: &mut Vec<Finished>) -> bool {
-        while let Some((key, gen)) = self.order.pop_front() {
-            if self.flows.get(&key).is_some_and(|f| f.gen == gen) {
-                self.stats.evicted += 1;
-                self.finish(key, Reason::Evicted, out);
-                return true;
-            }
-        }
-        false
+        let Some(rid) = self.records.oldest() else {
+            return false;
+        };
+        self.stats.evicted += 1;
+        self.finish(rid, Reason::Evicted, out);
+        true
     }
 
     /// Removes a flow; pushes it to `out` if it holds packets.
-    fn finish(&mut self, key: FlowKey, reason: Reason, out: &mut Vec<Finished>) {
-        if let Some(mut boxed) = self.flows.remove(&key) {
-            let flow = std::mem::take(&mut *boxed);
-            self.keep_box(boxed);
-            self.bytes = self
-                .bytes
-                .saturating_sub(flow.c2s.footprint() + flow.s2c.footprint());
-            if flow.held.is_empty() {
-                if self.spare.len() < SPARE_MAX {
-                    let (mut held, mut c2s, mut s2c) = (flow.held, flow.c2s, flow.s2c);
-                    held.clear();
-                    c2s.reset();
-                    s2c.reset();
-                    self.spare.push((held, c2s, s2c));
-                }
-            } else {
-                out.push(Finished {
-                    key,
-                    client: flow.client,
-                    server: flow.server,
-                    reason,
-                    midstream: flow.midstream,
-                    held: flow.held,
-                    ifaces: flow.ifaces,
-                    c2s: flow.c2s,
-                    s2c: flow.s2c,
-                });
-            }
+    fn finish(&mut self, rid: Id, reason: Reason, out: &mut Vec<Finished>) {
+        let Some((key, e)) = self.records.remove(rid) else {
+            return;
+        };
+        let State::Full(mut boxed) = e.state else {
+            return;
+        };
+        self.full = self.full.saturating_sub(1);
+        let flow = std::mem::take(&mut *boxed);
+        if self.boxes.len() < SPARE_MAX {
+            self.boxes.push(boxed);
         }
+        self.bytes = self
+            .bytes
+            .saturating_sub(flow.c2s.footprint() + flow.s2c.footprint());
+        if flow.held.is_empty() {
+            self.recycle_parts(flow.held, flow.c2s, flow.s2c);
+            return;
+        }
+        let (client, server) = ends(&key, e.client_lo);
+        out.push(Finished {
+            key,
+            client,
+            server,
+            reason,
+            midstream: e.midstream,
+            held: flow.held,
+            ifaces: flow.ifaces,
+            c2s: flow.c2s,
+            s2c: flow.s2c,
+        });
     }
 
     /// Finishes flows whose hold time ran out, drops idle records and
     /// forgets old decisions. Call at least every few tens of milliseconds.
     pub fn expire(&mut self, now: u64, out: &mut Vec<Finished>) {
-        while let Some(&(deadline, key, gen)) = self.deadlines.front() {
+        while let Some(&(deadline, rid)) = self.deadlines.front() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop_front();
-            if self.flows.get(&key).is_some_and(|f| f.gen == gen) {
-                self.finish(key, Reason::Time, out);
-            }
+            self.finish(rid, Reason::Time, out);
         }
-        // Idle sweep: look at a bounded number of the oldest records.
-        for _ in 0..64 {
-            let Some((key, gen)) = self.order.pop_front() else {
+        // Idle sweep: a bounded number of records per call, walking the
+        // creation order round and round (the order itself is untouched,
+        // so eviction still takes the oldest).
+        for _ in 0..self.records.len().min(SWEEP) {
+            let Some(rid) = self.records.sweep() else {
                 break;
             };
-            match self.flows.get(&key) {
-                Some(f) if f.gen == gen => {
-                    if f.held.is_empty()
-                        && now.saturating_sub(f.last_seen_ms) >= self.bounds.idle_ms
-                    {
-                        if let Some(mut boxed) = self.flows.remove(&key) {
-                            // Nothing held: its buffers go back for reuse.
-                            let f = std::mem::take(&mut *boxed);
-                            self.keep_box(boxed);
-                            self.recycle_parts(f.held, f.c2s, f.s2c);
-                        }
-                        self.stats.idled += 1;
-                    } else {
-                        self.order.push_back((key, gen));
-                        break;
-                    }
-                }
-                _ => {}
+            let idle = self.records.get(rid).is_some_and(|e| {
+                let holds = matches!(&e.state, State::Full(f) if !f.held.is_empty());
+                !holds && now.saturating_sub(e.last_seen_ms) >= self.bounds.idle_ms
+            });
+            if idle {
+                // Nothing held: nothing goes to `out`.
+                self.finish(rid, Reason::Time, out);
+                self.stats.idled += 1;
             }
         }
-        while let Some(&(key, at)) = self.decided_order.front() {
-            if now.saturating_sub(at) <= self.bounds.decided_ttl_ms
-                && self.decided.len() <= self.bounds.decided_cache
-            {
-                break;
-            }
-            self.decided_order.pop_front();
-            if self.decided.get(&key).is_some_and(|&(_, t)| t == at) {
-                self.decided.remove(&key);
-            }
-        }
+        self.decided.expire(now);
     }
 
     /// Remembers a decision so packets of the flow that were already queued
     /// get the same mark.
     pub fn remember(&mut self, key: FlowKey, mark: u32, now: u64) {
-        self.decided.insert(key, (mark, now));
-        self.decided_order.push_back((key, now));
-        while self.decided.len() > self.bounds.decided_cache {
-            let Some((k, at)) = self.decided_order.pop_front() else {
-                break;
-            };
-            if self.decided.get(&k).is_some_and(|&(_, t)| t == at) {
-                self.decided.remove(&k);
-            }
-        }
+        self.decided.remember(key, mark, now);
     }
 
     /// Milliseconds until the next hold deadline, if any flow is held.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        self.deadlines
-            .front()
-            .map(|&(d, _, _)| d.saturating_sub(now))
+        self.deadlines.front().map(|&(d, _)| d.saturating_sub(now))
     }
 
     /// Finishes every flow that holds packets (shutdown).
     pub fn drain(&mut self, out: &mut Vec<Finished>) {
-        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
-        for key in keys {
-            self.finish(key, Reason::Time, out);
+        for rid in self.records.ids() {
+            self.finish(rid, Reason::Time, out);
         }
+    }
+}
+
+/// Runs the detectors on a flow that just got bytes; a reason to finish
+/// it, or `None` to keep holding.
+fn judge(
+    bounds: &Bounds,
+    key: &FlowKey,
+    client_lo: bool,
+    midstream: bool,
+    flow: &Flow,
+    closing: bool,
+) -> Option<Reason> {
+    let bound = if flow.held.len() >= bounds.max_packets {
+        Some(Reason::Packets)
+    } else if flow.c2s.held_bytes() >= bounds.max_bytes || flow.s2c.held_bytes() >= bounds.max_bytes
+    {
+        Some(Reason::Bytes)
+    } else if closing {
+        Some(Reason::Closed)
+    } else {
+        None
+    };
+    let (client, server) = ends(key, client_lo);
+    let input = Input {
+        client: flow.c2s.contiguous(),
+        server: flow.s2c.contiguous(),
+        transport: key.transport,
+        client_port: client.port,
+        server_port: server.port,
+        // A held UDP datagram gets no answer: decide on it now.
+        complete: bound.is_some() || key.transport == Transport::Udp,
+    };
+    match classify(&input, midstream) {
+        Verdict::Identified(_) => Some(Reason::Identified),
+        Verdict::Unknown { .. } => Some(bound.unwrap_or(Reason::Unknown)),
+        Verdict::NeedMore => bound,
     }
 }
 
