@@ -80,10 +80,7 @@ fn pipelined_tcp_queries_in_one_segment_match_on_the_first() {
     for (a, b) in [(KDIG, DRILL), (TCP_QUERY, KDIG), (DRILL, TCP_QUERY)] {
         let both = [a, b].concat();
         assert!(
-            matches!(
-                detect(&input(&both, b"", Transport::Tcp)),
-                Sniff::Match(_)
-            ),
+            matches!(detect(&input(&both, b"", Transport::Tcp)), Sniff::Match(_)),
             "{both:02x?}"
         );
         // Every cut of the pair is "need more" or DNS.
