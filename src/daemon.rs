@@ -11,10 +11,12 @@ use crate::datapath::nfqueue::QueueConfig;
 use crate::datapath::{run_worker, Counters, WorkerConfig};
 use crate::events::EventSink;
 use crate::flow::Bounds;
-use crate::policy::reload::{ReloadConfig, Reloader, Trigger};
+use crate::policy::reload::{Apply, RedirectSupport, ReloadConfig, Reloader, Trigger};
 use crate::policy::sign::TrustedKey;
 use crate::policy::watch::Watcher;
 use crate::policy::{self, Policy};
+use crate::proxy::host::Redirector;
+use crate::proxy::ProxyConfig;
 use crate::rules::{self, Hook, RuleConfig};
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
@@ -61,6 +63,10 @@ pub struct RunOptions {
     pub handshake: Option<rules::Handshake>,
     /// First NFLOG group of the SYN log.
     pub log_group: u16,
+    /// First port of the stream proxy's listeners.
+    pub proxy_port: u16,
+    /// Flows the stream proxy holds at once.
+    pub proxy_max_conns: usize,
     /// Public keys trusted to sign policies; any makes signatures mandatory.
     pub trusted_keys: Vec<PathBuf>,
     /// Rollback state file.
@@ -112,6 +118,7 @@ pub fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
 fn start_policy(
     opts: &RunOptions,
     events: &EventSink,
+    redirect: RedirectSupport,
 ) -> anyhow::Result<(Arc<ArcSwap<Policy>>, Option<Reloader>)> {
     let trusted = opts
         .trusted_keys
@@ -123,6 +130,9 @@ fn start_policy(
             anyhow::bail!("--trusted-key needs --policy: the built-in policy is not signed");
         }
         let pol = load_policy(None)?;
+        if let Some(why) = redirect.refusal(&pol) {
+            anyhow::bail!("<built-in default>: {why}");
+        }
         return Ok((Arc::new(ArcSwap::from_pointee(pol)), None));
     };
     let cfg = ReloadConfig {
@@ -130,7 +140,8 @@ fn start_policy(
         trusted,
         state: Some(opts.state_file.clone()),
         allow_downgrade: opts.allow_downgrade,
-        refuse_redirect: true,
+        redirect,
+        apply: Apply::default(),
         ifindex: policy::system_ifindex,
     };
     let r = Reloader::start(cfg, events.clone())?;
@@ -140,7 +151,27 @@ fn start_policy(
 /// Runs until SIGINT or SIGTERM.
 pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let (events, writer) = open_events(opts.events.as_ref())?;
-    let (policy, reloader) = match start_policy(&opts, &events) {
+    let backend = match rules::select(opts.backend) {
+        Ok(b) => b,
+        Err(e) => {
+            drop(events);
+            if let Some(h) = writer {
+                let _ = h.join();
+            }
+            return Err(e.into());
+        }
+    };
+    // The stream proxy carries out TCP redirects for forwarded flows; its
+    // divert rules are iptables rules.
+    let proxied = opts.hook == Hook::Forward && backend.name() == "iptables";
+    let redirect = if proxied {
+        RedirectSupport::TcpProxy
+    } else if opts.hook == Hook::Host {
+        RedirectSupport::None("redirect is carried out in gateway mode only (--hook forward)")
+    } else {
+        RedirectSupport::None("redirect needs the iptables backend (its divert rules use TPROXY)")
+    };
+    let (policy, mut reloader) = match start_policy(&opts, &events, redirect) {
         Ok(p) => p,
         Err(e) => {
             drop(events);
@@ -164,7 +195,6 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             }
         ));
     }
-    let backend = rules::select(opts.backend)?;
     // Leftovers of a crashed run stay in force until `install` replaces
     // them in one transaction: no unenforced gap, even when failing closed.
     let leftovers = backend.installed().unwrap_or(false);
@@ -176,6 +206,20 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))?;
 
     let counters = Arc::new(Counters::default());
+    let redirector = proxied.then(|| {
+        Arc::new(Redirector::new(
+            ProxyConfig {
+                port: opts.proxy_port,
+                max_conns: opts.proxy_max_conns,
+                bounds: opts.bounds,
+                log_all: opts.log_all,
+            },
+            Arc::clone(&policy),
+            Arc::clone(&counters),
+            events.clone(),
+            Arc::clone(&stop),
+        ))
+    });
     let mut workers = Vec::new();
     let (lo, hi) = opts.queues;
     let handshake = handshake_for(opts.handshake, opts.fail, backend.name());
@@ -263,6 +307,22 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         stop.store(true, Ordering::Relaxed);
         return Err(e.into());
     }
+    // The divert rules of the policy in force, or none (which also clears
+    // those of an earlier run).
+    let diverted = match &redirector {
+        Some(r) => r.apply(&policy.load()),
+        None => rules::divert::remove().map_err(|e| e.to_string()),
+    };
+    if let Err(e) = diverted {
+        stop.store(true, Ordering::Relaxed);
+        let _ = backend.remove();
+        let _ = rules::divert::remove();
+        anyhow::bail!("{e}");
+    }
+    if let (Some(r), Some(red)) = (reloader.as_mut(), &redirector) {
+        let red = Arc::clone(red);
+        r.set_apply(Apply(Some(Arc::new(move |p: &Policy| red.apply(p)))));
+    }
     log(&format!(
         "enforcing on queues {lo}:{hi} via {} ({:?} hook, handshake {:?}, fail-{})",
         backend.name(),
@@ -317,13 +377,19 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     kernel_counters(&counters, backend.as_ref(), lo, hi);
     log("stopping: removing rules");
     let removed = backend.remove();
+    let undiverted = rules::divert::remove();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.join();
     }
-    // The reloader holds a sender of the event channel: drop it too, or
-    // the writer never sees the channel close.
+    // The reloader and the proxy hold senders of the event channel: drop
+    // them too, or the writer never sees the channel close.
     drop(reloader);
+    if let Some(r) = redirector {
+        if let Err(e) = r.shutdown() {
+            log(&format!("removing the divert rules: {e}"));
+        }
+    }
     drop(events);
     if let Some(h) = writer {
         let _ = h.join();
@@ -335,6 +401,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         .collect();
     log(&format!("counters: {}", summary.join(" ")));
     removed?;
+    undiverted?;
     Ok(())
 }
 

@@ -13,5 +13,6 @@ pub mod flow;
 pub mod lab;
 pub mod packet;
 pub mod policy;
+pub mod proxy;
 pub mod rules;
 pub mod sniff;

@@ -108,6 +108,15 @@ enum Cmd {
         /// First NFLOG group of the SYN log (queue lo+k logs to group G+k).
         #[arg(long, default_value_t = 4200)]
         log_group: u16,
+        /// First port of the stream proxy's listeners on 127.0.0.1 and ::1
+        /// (used only when the policy redirects TCP; one more port per
+        /// input interface the policy names).
+        #[arg(long, default_value_t = 4201)]
+        proxy_port: u16,
+        /// Flows the stream proxy holds at once; beyond it new diverted
+        /// flows are reset (counted as proxy_full).
+        #[arg(long, default_value_t = 4096)]
+        proxy_max_conns: usize,
         /// Minisign public key trusted to sign policies (repeatable); with
         /// one, every policy must be signed (POLICY.minisig).
         #[arg(long = "trusted-key", value_name = "PUB")]
@@ -229,6 +238,8 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             cpu_affinity,
             handshake,
             log_group,
+            proxy_port,
+            proxy_max_conns,
             trusted_keys,
             state_file,
             allow_downgrade,
@@ -267,6 +278,8 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     Handshake::All => portcullis::rules::Handshake::All,
                 }),
                 log_group,
+                proxy_port,
+                proxy_max_conns,
                 trusted_keys,
                 state_file,
                 allow_downgrade,

@@ -66,6 +66,19 @@ counters! {
     /// Packets the kernel passed without a verdict (fail-open: queue or
     /// socket full, or nobody bound), counted by portcullis's rule.
     failopen_passed,
+    /// Flows redirected (stream proxy).
+    flows_redirected,
+    /// Flows decided `redirect` in the queue, where they cannot be moved
+    /// (not diverted to the proxy: established before the divert rules,
+    /// or UDP): rejected instead.
+    redirect_rejected,
+    /// TCP flows taken by the stream proxy.
+    proxy_flows,
+    /// Flows the proxy reset because it already held `--proxy-max-conns`.
+    proxy_full,
+    /// Proxied flows whose destination (or redirect target) could not be
+    /// reached: the client was reset.
+    proxy_connect_failed,
 }
 
 /// Adds `n`.

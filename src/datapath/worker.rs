@@ -43,8 +43,10 @@ pub fn mark_of(a: Action) -> u32 {
         Action::Allow | Action::Alert => MARK_ALLOW,
         Action::Drop => MARK_DROP,
         Action::Reject => MARK_REJECT,
-        // `run` refuses policies with redirect (the datapath cannot carry
-        // it out yet); should one ever get here, deny rather than allow.
+        // A flow in the queue is already bound to its destination: one
+        // decided `redirect` here was not diverted to the stream proxy
+        // (established before the divert rules, or UDP). Deny it, never
+        // allow it; `settle` reports it as a reject.
         Action::Redirect => MARK_REJECT,
     }
 }
@@ -280,7 +282,11 @@ fn settle(
     let policy = ctx.policy.load();
     for f in out.drain(..) {
         let j = f.judge();
-        let d = policy.decide(&j.facts(f.key.transport));
+        let mut d = policy.decide(&j.facts(f.key.transport));
+        if d.action == Action::Redirect {
+            inc(&ctx.counters.redirect_rejected);
+            d.action = Action::Reject;
+        }
         let bits = mark_of(d.action);
         for h in &f.held {
             v.push(h.id, verdict::REPEAT, Some(with_bits(h.mark, bits)));
@@ -330,5 +336,7 @@ fn event(policy: &Policy, f: &Finished, j: &Judgement<'_>, d: &Decision) -> Flow
         alpn: text(meta.alpn),
         host: text(meta.host),
         software: text(meta.software),
+        redirect: None,
+        proxied: false,
     }
 }

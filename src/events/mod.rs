@@ -38,7 +38,9 @@ pub struct FlowEvent {
     pub app_proto: String,
     /// What was done: allow, alert, drop, reject.
     pub action: &'static str,
-    /// What the policy said, when monitor mode softened it.
+    /// What the policy said, when it is not what was done (monitor mode
+    /// softened it, or a redirect that could not be carried out became a
+    /// reject).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_action: Option<&'static str>,
     /// The rule or default that decided.
@@ -68,6 +70,12 @@ pub struct FlowEvent {
     /// Software named in a banner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub software: Option<String>,
+    /// Where a redirected flow was sent (ADDRESS:PORT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
+    /// The flow was judged by the stream proxy, not in the queue.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proxied: bool,
 }
 
 /// A policy load or reload: accepted or refused, and why.

@@ -30,7 +30,8 @@ pub fn check(path: &Path, keys: Vec<TrustedKey>) -> Result<Report, ReloadError> 
         trusted: keys,
         state: None,
         allow_downgrade: false,
-        refuse_redirect: false,
+        redirect: super::reload::RedirectSupport::TcpProxy,
+        apply: Default::default(),
         ifindex: super::system_ifindex,
     };
     let a = prepare(&cfg, None, unix_now())?;
@@ -72,7 +73,7 @@ impl fmt::Display for Report {
         if !redirects.is_empty() {
             writeln!(
                 f,
-                "  note: rules {} redirect; `run` refuses this policy until the datapath carries out redirect",
+                "  note: rules {} redirect: `run --hook forward` diverts the TCP flows they could match to its stream proxy at their SYN; `--hook host` refuses this policy",
                 redirects.join(", ")
             )?;
         }

@@ -29,9 +29,10 @@ pub enum Action {
     Drop,
     /// Drop and reset / ICMP unreachable.
     Reject,
-    /// Send to another endpoint. The datapath does not carry this out yet:
-    /// `run` refuses a policy that contains it, and the worker treats it as
-    /// a deny should it ever see one (never as an allow).
+    /// Send to another endpoint. Carried out by the stream proxy
+    /// (`crate::proxy`) for the TCP flows the rules divert to it; a flow
+    /// decided `redirect` in the queue (not diverted) is rejected, never
+    /// allowed.
     Redirect,
 }
 
@@ -163,6 +164,8 @@ pub(crate) struct CRule {
     pub(crate) src: Vec<Cidr>,
     pub(crate) dst: Vec<Cidr>,
     pub(crate) iif: Vec<u32>,
+    /// The `iif` names as written (the stream proxy's rules match on them).
+    pub(crate) iif_names: Vec<String>,
     pub(crate) oif: Vec<u32>,
     pub(crate) action: Action,
     pub(crate) redirect: Option<SocketAddr>,
@@ -313,6 +316,7 @@ pub fn compile(
             src: r.src.clone().unwrap_or_default(),
             dst: r.dst.clone().unwrap_or_default(),
             iif: resolve(&r.iif, "iif")?,
+            iif_names: r.iif.iter().flatten().map(|n| n.0.clone()).collect(),
             oif: resolve(&r.oif, "oif")?,
             action: r.action.into(),
             redirect: r.redirect.map(|t| t.0),

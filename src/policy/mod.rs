@@ -14,6 +14,7 @@ pub mod analyse;
 pub mod catalogue;
 pub mod check;
 pub mod compile;
+pub mod divert;
 pub(crate) mod index;
 pub mod model;
 pub mod reload;

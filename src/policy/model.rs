@@ -340,19 +340,22 @@ impl<'de> Deserialize<'de> for Target {
     }
 }
 
-/// The key id of a minisign key: 16 hexadecimal digits, as `minisign`
-/// prints it ("minisign public key 3FA2C1D0E4B59A67"). Kept uppercase.
+/// The key id of a minisign key: up to 16 hexadecimal digits, as `minisign`
+/// prints it ("minisign public key 3FA2C1D0E4B59A67"). The minisign tool
+/// prints the 64-bit id without leading zeros (one key in 16 gets a
+/// 15-digit id), so shorter ids are accepted and padded. Kept uppercase,
+/// 16 digits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyId(pub String);
 
 impl<'de> Deserialize<'de> for KeyId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(KeyId(s.to_ascii_uppercase()))
+        if (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(KeyId(format!("{:0>16}", s.to_ascii_uppercase())))
         } else {
             Err(de::Error::custom(format!(
-                "{s:?} is not a key id; expected the 16 hexadecimal digits minisign prints for the public key"
+                "{s:?} is not a key id; expected the key id minisign prints for the public key (up to 16 hexadecimal digits)"
             )))
         }
     }

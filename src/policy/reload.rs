@@ -59,11 +59,58 @@ pub struct ReloadConfig {
     pub state: Option<PathBuf>,
     /// Accept a version lower than the running or persisted one.
     pub allow_downgrade: bool,
-    /// Refuse policies with redirect rules (the datapath cannot carry them
-    /// out yet).
-    pub refuse_redirect: bool,
+    /// What the datapath can do with redirect rules.
+    pub redirect: RedirectSupport,
+    /// Applied to an accepted policy before it is swapped in (the stream
+    /// proxy's divert rules); an error refuses the policy and changes
+    /// nothing.
+    pub apply: Apply,
     /// Resolves interface names to indexes.
     pub ifindex: fn(&str) -> Option<u32>,
+}
+
+/// What the datapath can carry out of a policy's redirect rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectSupport {
+    /// Nothing: any redirect rule refuses the policy, for this reason
+    /// (host mode, or a backend without the divert rules).
+    None(&'static str),
+    /// TCP redirects through the stream proxy (gateway mode); the
+    /// problems [`Policy::redirect_problems`] lists refuse the policy.
+    TcpProxy,
+}
+
+impl RedirectSupport {
+    /// Why `policy` is refused, if it is.
+    pub fn refusal(self, policy: &Policy) -> Option<String> {
+        match self {
+            RedirectSupport::None(reason) => {
+                let r = policy.redirect_rules();
+                (!r.is_empty()).then(|| format!("rules {} redirect, but {reason}", r.join(", ")))
+            }
+            RedirectSupport::TcpProxy => {
+                let p = policy.redirect_problems();
+                (!p.is_empty()).then(|| p.join("; "))
+            }
+        }
+    }
+}
+
+/// A step run on an accepted policy before it is swapped in.
+#[derive(Clone, Default)]
+pub struct Apply(pub Option<Arc<ApplyFn>>);
+
+/// The function behind [`Apply`]: `Err` says why the policy is refused.
+pub type ApplyFn = dyn Fn(&Policy) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for Apply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Apply(set)"
+        } else {
+            "Apply(none)"
+        })
+    }
 }
 
 /// Why a policy was refused.
@@ -121,13 +168,23 @@ pub enum ReloadError {
         /// That version.
         current: u64,
     },
-    /// The policy has redirect rules, which `run` cannot carry out yet.
-    #[error("{file}: rules {rules} redirect; the datapath does not carry out redirect yet, so this policy is refused rather than treated as allow")]
+    /// The policy redirects in a way this datapath cannot carry out.
+    #[error(
+        "{file}: {why}; the policy is refused rather than have redirect treated as allow or reject"
+    )]
     Redirect {
         /// The policy file.
         file: String,
-        /// The rules' names.
-        rules: String,
+        /// What cannot be carried out.
+        why: String,
+    },
+    /// Putting the policy's divert rules in place failed.
+    #[error("{file}: installing the stream proxy's divert rules failed: {why}")]
+    Apply {
+        /// The policy file.
+        file: String,
+        /// The error.
+        why: String,
     },
     /// The rollback state could not be read or written.
     #[error(transparent)]
@@ -228,12 +285,8 @@ pub fn prepare(
         }
     }
     let policy = super::compile::compile(&parsed, &file, &cfg.ifindex)?;
-    let redirects = policy.redirect_rules();
-    if cfg.refuse_redirect && !redirects.is_empty() {
-        return Err(ReloadError::Redirect {
-            file,
-            rules: redirects.join(", "),
-        });
+    if let Some(why) = cfg.redirect.refusal(&policy) {
+        return Err(ReloadError::Redirect { file, why });
     }
     Ok(Accepted { policy, key })
 }
@@ -300,6 +353,7 @@ impl Reloader {
             .as_ref()
             .map(|s| (s.version, "last accepted", false));
         let res = prepare(&cfg, floor, now).and_then(|a| {
+            apply(&cfg, &a.policy)?;
             persist(&cfg, &a, now)?;
             Ok(a)
         });
@@ -328,6 +382,12 @@ impl Reloader {
     /// The running policy, for the workers.
     pub fn current(&self) -> Arc<ArcSwap<Policy>> {
         Arc::clone(&self.current)
+    }
+
+    /// Sets the step run on every accepted policy before it is swapped in
+    /// (the policy in force at start is the caller's to apply).
+    pub fn set_apply(&mut self, apply: Apply) {
+        self.cfg.apply = apply;
     }
 
     /// The configuration.
@@ -384,6 +444,7 @@ impl Reloader {
             _ => (running, "running", true),
         };
         let a = prepare(&self.cfg, Some(floor), now)?;
+        apply(&self.cfg, &a.policy)?;
         persist(&self.cfg, &a, now)?;
         let out = Outcome {
             version: a.policy.version,
@@ -392,6 +453,16 @@ impl Reloader {
         };
         self.current.store(Arc::new(a.policy));
         Ok(out)
+    }
+}
+
+fn apply(cfg: &ReloadConfig, policy: &Policy) -> Result<(), ReloadError> {
+    match &cfg.apply.0 {
+        Some(f) => f(policy).map_err(|why| ReloadError::Apply {
+            file: cfg.policy.display().to_string(),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 

@@ -46,7 +46,10 @@ impl Fixture {
                 .collect(),
             state: Some(self.path("state/state.json")),
             allow_downgrade: false,
-            refuse_redirect: true,
+            redirect: crate::policy::reload::RedirectSupport::None(
+                "redirect is carried out in gateway mode only",
+            ),
+            apply: Default::default(),
             ifindex: |n| (n == "lo").then_some(1),
         }
     }
@@ -341,7 +344,7 @@ fn hostile_policies_are_refused_and_change_nothing() {
             ))
             .into(),
             Sig::By("a"),
-            "does not carry out redirect".into(),
+            "gateway mode only".into(),
         ),
         (
             "default redirect",

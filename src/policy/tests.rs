@@ -146,3 +146,26 @@ fn cidr_matching() {
     let c = model::Cidr::parse("0.0.0.0/0").unwrap();
     assert!(c.contains("203.0.113.9".parse().unwrap()));
 }
+
+#[test]
+fn key_ids_as_minisign_prints_them_are_padded_to_16_digits() {
+    // minisign prints the 64-bit key id without leading zeros.
+    let head =
+        "[defaults]\nmismatch = \"reject\"\nunidentified = \"alert\"\nundecided = \"alert\"\n";
+    let p = load_str(
+        &format!("version = 1\nkey_id = \"d700AC834F7A077\"\n{head}"),
+        "k.toml",
+    )
+    .unwrap();
+    assert_eq!(p.key_id.as_deref(), Some("0D700AC834F7A077"));
+    for bad in ["", "0D700AC834F7A0771", "XYZ"] {
+        let e = load_str(
+            &format!("version = 1\nkey_id = \"{bad}\"\n{head}"),
+            "k.toml",
+        );
+        assert!(
+            e.unwrap_err().to_string().contains("not a key id"),
+            "{bad:?}"
+        );
+    }
+}

@@ -31,6 +31,7 @@
 //! marks survive.
 
 pub mod bpf;
+pub mod divert;
 pub mod iptables;
 pub mod nft;
 
