@@ -52,7 +52,7 @@ pub fn classify<'a>(input: &Input<'a>, midstream: bool) -> Verdict<'a> {
     }
     let forward = run(input, exhausted);
     if let Run::Match(proto, meta) = forward {
-        return identified(proto, meta, false);
+        return identified(proto, meta, answers_first(proto, input));
     }
     let mut need = matches!(forward, Run::NeedMore);
     if midstream {
@@ -132,6 +132,21 @@ fn refine(proto: Proto, input: &Input<'_>) -> Proto {
     }
 }
 
+/// A UDP flow of the DNS family whose initiator's first datagram is an
+/// answer, with nothing from the other side: the initiator is the server.
+/// An LLMNR answer comes back unicast from port 5355 to the asker's port
+/// after a multicast query that conntrack does not tie to it; an mDNS
+/// answer to a legacy unicast query comes from 5353 the same way; a DNS
+/// answer is seen first when a capture or a conntrack pickup started after
+/// the query. Judged the other way round, each would be its protocol on
+/// the asker's random port: a false "wrong port".
+fn answers_first(proto: Proto, input: &Input<'_>) -> bool {
+    input.transport == Transport::Udp
+        && matches!(proto, Proto::Dns | Proto::Mdns | Proto::Llmnr)
+        && input.server.is_empty()
+        && is_response(input.client)
+}
+
 /// The QR bit of the DNS header that opens `msg`.
 fn is_response(msg: &[u8]) -> bool {
     msg.get(2).is_some_and(|b| b & 0x80 != 0)
@@ -163,5 +178,19 @@ mod tests {
         // A resolver query that happens to leave from port 5355 is DNS.
         assert_eq!(refine(Proto::Dns, &udp(query, 5355, 53)), Proto::Dns);
         assert_eq!(refine(Proto::Dns, &udp(response, 5354, 50000)), Proto::Dns);
+    }
+
+    #[test]
+    fn an_answer_seen_first_is_judged_from_the_answering_side() {
+        let (query, response) = (&[0, 1, 0x00, 0][..], &[0, 1, 0x80, 0][..]);
+        assert!(answers_first(Proto::Llmnr, &udp(response, 5355, 50000)));
+        assert!(answers_first(Proto::Dns, &udp(response, 53, 40000)));
+        assert!(!answers_first(Proto::Dns, &udp(query, 40000, 53)));
+        let mut both = udp(query, 40000, 53);
+        both.server = response;
+        assert!(!answers_first(Proto::Dns, &both));
+        let mut tcp = udp(response, 53, 40000);
+        tcp.transport = Transport::Tcp;
+        assert!(!answers_first(Proto::Dns, &tcp));
     }
 }
