@@ -27,6 +27,10 @@ cleanup() {
     for p in $(ip netns pids $ns 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
     ip netns del $ns 2>/dev/null || true
   done
+  if [ -n "${CG:-}" ]; then
+    echo $$ > /sys/fs/cgroup/cpuacct/cgroup.procs 2>/dev/null || true
+    rmdir "$CG" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT INT TERM
 
@@ -40,6 +44,17 @@ if [ "${SURICATA:-1}" != 0 ] && ! command -v suricata >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports suricata >/dev/null
 fi
 cargo build --release --quiet
+# The whole lab's CPU (load generator, servers, enforcer, and the
+# forwarding softirq work that runs in their context) in a cpuacct cgroup
+# that this script and every process it starts from here on belong to:
+# what an enforcer adds to the machine per connection is the difference
+# against stateful forwarding, wherever the kernel charged the work.
+CG=""
+if [ -d /sys/fs/cgroup/cpuacct ] && mkdir /sys/fs/cgroup/cpuacct/pcb$$ 2>/dev/null; then
+  CG=/sys/fs/cgroup/cpuacct/pcb$$
+  echo $$ > $CG/cgroup.procs
+fi
+lab_ns() { [ -n "$CG" ] && cat $CG/cpuacct.usage || echo 0; }
 LOADGEN=$(cargo bench --bench loadgen --no-run --message-format=json 2>/dev/null |
   python3 -c 'import sys,json
 for l in sys.stdin:
@@ -227,13 +242,13 @@ for round in $(seq $ROUNDS); do
     t0=$(cpu_ticks)
     b1=$(nsx $C iperf3 -c 198.18.2.2 -t $SECS -P 1 -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
     b4=$(nsx $C iperf3 -c 198.18.2.2 -t $SECS -P 4 -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
-    t1=$(cpu_ticks); u1=$(user_ticks)
+    t1=$(cpu_ticks); u1=$(user_ticks); l1=$(lab_ns)
     cl=$(nsx $C "$LOADGEN" closed 198.18.2.2:80 32 $SECS)
-    t2=$(cpu_ticks); u2=$(user_ticks)
+    t2=$(cpu_ticks); u2=$(user_ticks); l2=$(lab_ns)
     op=$(nsx $C "$LOADGEN" open 198.18.2.2:80 500 $SECS)
-    t3=$(cpu_ticks)
+    t3=$(cpu_ticks); l3=$(lab_ns)
     tc=$(nsx $C "$LOADGEN" closed-tls 198.18.2.2:443 32 $SECS)
-    t4=$(cpu_ticks)
+    t4=$(cpu_ticks); l4=$(lab_ns)
     to=$(nsx $C "$LOADGEN" open-tls 198.18.2.2:443 $TLS_RATE $SECS)
     hwm=$(hwm_kib)
     conns=$(sed 's/.*conns=\([0-9]*\).*/\1/' <<<"$cl")
@@ -241,7 +256,9 @@ for round in $(seq $ROUNDS); do
     us_per_conn=$(python3 -c "print(($t2-$t1)/$HZ*1e6/max(1,$conns))")
     user_us_per_conn=$(python3 -c "print(($u2-$u1)/$HZ*1e6/max(1,$conns))")
     tls_us_per_conn=$(python3 -c "print(($t4-$t3)/$HZ*1e6/max(1,$tconns))")
-    echo "$round $cfg bulk1=$b1 bulk4=$b4 $(sed 's/ /,/g' <<<"closed:$cl") $(sed 's/ /,/g' <<<"open:$op") $(sed 's/ /,/g' <<<"tclosed:$tc") $(sed 's/ /,/g' <<<"topen:$to") cpu_s=$(python3 -c "print(($t4-$t0)/$HZ)") cpu_us_per_conn=$us_per_conn user_us_per_conn=$user_us_per_conn tls_cpu_us_per_conn=$tls_us_per_conn hwm_kib=$hwm" | tee -a $RES
+    lab_us_per_conn=$(python3 -c "print(($l2-$l1)/1e3/max(1,$conns))")
+    lab_tls_us_per_conn=$(python3 -c "print(($l4-$l3)/1e3/max(1,$tconns))")
+    echo "$round $cfg bulk1=$b1 bulk4=$b4 $(sed 's/ /,/g' <<<"closed:$cl") $(sed 's/ /,/g' <<<"open:$op") $(sed 's/ /,/g' <<<"tclosed:$tc") $(sed 's/ /,/g' <<<"topen:$to") cpu_s=$(python3 -c "print(($t4-$t0)/$HZ)") cpu_us_per_conn=$us_per_conn user_us_per_conn=$user_us_per_conn tls_cpu_us_per_conn=$tls_us_per_conn lab_us_per_conn=$lab_us_per_conn lab_tls_us_per_conn=$lab_tls_us_per_conn hwm_kib=$hwm" | tee -a $RES
     if [ $round = 1 ]; then
       checks $cfg | sed "s/^/check $cfg /" | tee -a $OUT/checks.txt
       if [ "${FLOOD:-1}" != 0 ] && [ -n "$ENF_PID" ]; then flood $cfg | tee -a $OUT/flood.txt; fi
@@ -252,10 +269,10 @@ done
 
 python3 - "$RES" "$OUT/checks.txt" "$OUT/flood.txt" "$TLS_RATE" <<'PY'
 import sys, re, statistics as st
-rows = {}
+rows, rounds = {}, {}
 for line in open(sys.argv[1]):
     f = line.split()
-    cfg, kv = f[1], {}
+    rnd, cfg, kv = f[0], f[1], {}
     for field in f[2:]:
         pre = ""
         if field.startswith("closed:"):
@@ -267,13 +284,24 @@ for line in open(sys.argv[1]):
         elif field.startswith("topen:"):
             field, pre = field[6:], "to_"
         for k, v in re.findall(r'([a-z0-9_]+)=([0-9.]+)', field):
-            kv[pre + k] = v
+            kv[pre + k] = float(v)
+    rounds.setdefault(rnd, {})[cfg] = kv
     d = rows.setdefault(cfg, {})
     for k in ("bulk1", "bulk4", "rate", "p50_us", "p99_us", "o_p50_us", "o_p99_us", "o_errors", "errors",
-              "t_rate", "to_p50_us", "to_p99_us", "t_errors", "to_errors", "cpu_us_per_conn", "user_us_per_conn", "tls_cpu_us_per_conn", "hwm_kib"):
-        if k in kv: d.setdefault(k, []).append(float(kv[k]))
+              "t_rate", "to_p50_us", "to_p99_us", "t_errors", "to_errors", "cpu_us_per_conn", "user_us_per_conn", "tls_cpu_us_per_conn", "lab_us_per_conn", "lab_tls_us_per_conn", "hwm_kib"):
+        if k in kv: d.setdefault(k, []).append(kv[k])
 med = {c: {k: st.median(v) for k, v in d.items()} for c, d in rows.items()}
-base = med.get("none", {})
+# Ratios against no enforcer in the same round, then the median over the
+# rounds: background load moves every configuration of a round alike far
+# more than it moves a round's neighbours.
+def ratio(c, k):
+    v = [r[c][k] / r["none"][k] for r in rounds.values() if c in r and "none" in r and r["none"].get(k)]
+    return st.median(v) if v else 0
+# Added latency over stateful forwarding, p50 at the fixed open-loop rate,
+# same round, median over the rounds.
+def added(c, k):
+    v = [r[c][k] - r["conntrack"][k] for r in rounds.values() if c in r and "conntrack" in r]
+    return st.median(v) if v else 0
 leaks = {}
 for line in open(sys.argv[2]):
     _, cfg, name, res = line.split()
@@ -287,16 +315,17 @@ if os.path.exists(sys.argv[3]):
         kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
         floods[f[1]] = f"{int(kv.get('hwm_kib', 0))/1024:.0f} MB, {f[2].replace('_', ' ')}, probes: http80 {kv.get('probe_http80')}, tls8088 {kv.get('probe_tls8088')}"
 print()
-print(f"| config | bulk 1 stream | bulk 4 streams | new HTTP conn/s (32 in flight) | HTTP p50 / p99 at 500/s | new TLS conn/s (32 in flight) | TLS p50 / p99 at {tls_rate}/s | enforcer CPU per HTTP conn (user) / TLS conn | peak RSS | policy checks |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print(f"| config | bulk 1 stream | bulk 4 streams | new HTTP conn/s (32 in flight) | HTTP p50 / p99 at 500/s (p50 added over conntrack) | new TLS conn/s (32 in flight) | TLS p50 / p99 at {tls_rate}/s (added) | enforcer CPU per HTTP conn (user) / TLS conn | lab CPU per HTTP / TLS conn (added over conntrack) | peak RSS | policy checks |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for c, m in med.items():
-    r = lambda k: m.get(k, 0) / base[k] if base.get(k) else 0
+    r = lambda k: ratio(c, k)
     cpu = f"{m['cpu_us_per_conn']:.0f} ({m.get('user_us_per_conn', 0):.1f}) / {m['tls_cpu_us_per_conn']:.0f} us" if m.get("hwm_kib") else "-"
     rss = f"{m['hwm_kib']/1024:.0f} MB" if m.get("hwm_kib") else "-"
+    lab = f"{m['lab_us_per_conn']:.0f} / {m['lab_tls_us_per_conn']:.0f} us ({added(c, 'lab_us_per_conn'):+.0f} / {added(c, 'lab_tls_us_per_conn'):+.0f})" if m.get("lab_us_per_conn") else "-"
     chk = ", ".join(leaks.get(c, [])) or "all pass"
     errs = sum(m.get(k, 0) for k in ("errors", "o_errors", "t_errors", "to_errors"))
     err = f" ({errs:.0f} conn errors)" if errs else ""
-    print(f"| {c} | {r('bulk1'):.2f}x ({m['bulk1']/1e9:.1f} Gb/s) | {r('bulk4'):.2f}x | {r('rate'):.2f}x ({m['rate']:.0f}/s) | {m['o_p50_us']:.0f} / {m['o_p99_us']:.0f} us | {r('t_rate'):.2f}x ({m['t_rate']:.0f}/s) | {m['to_p50_us']:.0f} / {m['to_p99_us']:.0f} us | {cpu} | {rss} | {chk}{err} |")
+    print(f"| {c} | {r('bulk1'):.2f}x ({m['bulk1']/1e9:.1f} Gb/s) | {r('bulk4'):.2f}x | {r('rate'):.2f}x ({m['rate']:.0f}/s) | {m['o_p50_us']:.0f} / {m['o_p99_us']:.0f} us ({added(c, 'o_p50_us'):+.0f}) | {r('t_rate'):.2f}x ({m['t_rate']:.0f}/s) | {m['to_p50_us']:.0f} / {m['to_p99_us']:.0f} us ({added(c, 'to_p50_us'):+.0f}) | {cpu} | {lab} | {rss} | {chk}{err} |")
 if floods:
     print()
     print("| config | 1M-flow SYN flood: peak RSS, sent, probes during it |")
