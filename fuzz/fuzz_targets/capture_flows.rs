@@ -22,7 +22,11 @@ use portcullis::flow::Bounds;
 const MAX_FLOWS: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(cap) = Capture::from_reader("fuzz.pcap", data.len() as u64, Box::new(std::io::Cursor::new(data.to_vec()))) else {
+    let Ok(cap) = Capture::from_reader(
+        "fuzz.pcap",
+        data.len() as u64,
+        Box::new(std::io::Cursor::new(data.to_vec())),
+    ) else {
         return;
     };
     let opts = Options {

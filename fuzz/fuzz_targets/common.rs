@@ -16,7 +16,7 @@
 
 #![allow(dead_code)]
 
-use portcullis::sniff::{classify, Input, Meta, Transport, Verdict};
+use portcullis::sniff::{classify, Input, Meta, Proto, Transport, Verdict};
 
 /// (client_port, server_port) chosen by header bits 3-4: an ordinary port
 /// pair, mDNS (5353 either side) and LLMNR (5355).
@@ -140,8 +140,17 @@ pub fn check_one<'a>(input: &Input<'a>, midstream: bool) -> Verdict<'a> {
                 "identified an empty sample as {:?}",
                 c.proto
             );
-            // Directions are only swapped for flows picked up mid-stream.
-            assert!(midstream || !c.reversed, "reversed without midstream");
+            // Directions are only swapped for flows picked up mid-stream,
+            // and for a UDP flow of the DNS family that opens with an
+            // answer (QR bit set, nothing from the other side).
+            let answer_first = input.transport == Transport::Udp
+                && matches!(c.proto, Proto::Dns | Proto::Mdns | Proto::Llmnr)
+                && input.server.is_empty()
+                && input.client.get(2).is_some_and(|b| b & 0x80 != 0);
+            assert!(
+                midstream || !c.reversed || answer_first,
+                "reversed without midstream"
+            );
             // (c) metadata borrows from the sample.
             check_meta(&c.meta, input);
         }

@@ -45,11 +45,18 @@ fuzz_target!(|data: &[u8]| {
         let (payload, tail) = tail.split_at(len.min(tail.len()));
         rest = tail;
         let pair = h[0];
-        let (src, dst) = (ADDRS[(pair & 1) as usize | (pair >> 6 & 2) as usize], ADDRS[((pair & 1) ^ 1) as usize | (pair >> 6 & 2) as usize]);
+        let (src, dst) = (
+            ADDRS[(pair & 1) as usize | (pair >> 6 & 2) as usize],
+            ADDRS[((pair & 1) ^ 1) as usize | (pair >> 6 & 2) as usize],
+        );
         let pkt = Packet {
             src,
             dst,
-            transport: if pair & 0x20 != 0 { Transport::Udp } else { Transport::Tcp },
+            transport: if pair & 0x20 != 0 {
+                Transport::Udp
+            } else {
+                Transport::Tcp
+            },
             sport: PORTS[(pair >> 1 & 3) as usize],
             dport: PORTS[(pair >> 3 & 3) as usize],
             flags: if pair & 0x20 != 0 { 0 } else { h[1] },
@@ -59,7 +66,17 @@ fuzz_target!(|data: &[u8]| {
         };
         now += u64::from(h[4] & 0x0f) * if h[4] & 0x80 != 0 { 100 } else { 1 };
         id += 1;
-        match table.ingest(&pkt, Held { id, mark: 0, indev: 0, outdev: 0 }, now, &mut out) {
+        match table.ingest(
+            &pkt,
+            Held {
+                id,
+                mark: 0,
+                indev: 0,
+                outdev: 0,
+            },
+            now,
+            &mut out,
+        ) {
             Ingest::Held => assert!(held.insert(id)),
             Ingest::Pass | Ingest::Decided(_) => {}
         }

@@ -7,7 +7,9 @@ use portcullis::policy::{load_str, Facts, Subject};
 use portcullis::sniff::{Proto, Transport};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(p) = load_str(text, "fuzz.toml") {
         for (i, proto) in Proto::ALL.iter().enumerate() {
             let facts = Facts {
@@ -16,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
                     1 => Subject::Unidentified,
                     _ => Subject::Undecided,
                 },
-                transport: if i % 2 == 0 { Transport::Tcp } else { Transport::Udp },
+                transport: if i % 2 == 0 {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                },
                 src: "198.18.1.2".parse().unwrap(),
                 dst: "2001:db8::1".parse().unwrap(),
                 dport: (i as u16).wrapping_mul(1499),

@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(op & 0x7f).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         rest = next;
-        let from = if op & 0x80 == 0 { From::Client } else { From::Server };
+        let from = if op & 0x80 == 0 {
+            From::Client
+        } else {
+            From::Server
+        };
         match from {
             From::Client => all_c.extend_from_slice(chunk),
             From::Server => all_s.extend_from_slice(chunk),

@@ -30,8 +30,9 @@ pub struct Classification<'a> {
     pub proto: Proto,
     /// Metadata borrowed from the sample.
     pub meta: Meta<'a>,
-    /// The bytes matched with initiator and responder swapped (a flow
-    /// picked up mid-stream, whose first seen packet came from the server).
+    /// The bytes matched with initiator and responder swapped: a flow
+    /// picked up mid-stream whose first seen packet came from the server,
+    /// or a UDP flow of the DNS family that opens with an answer.
     pub reversed: bool,
 }
 
@@ -115,19 +116,25 @@ fn run<'a>(input: &Input<'a>, exhausted: bool) -> Run<'a> {
 
 /// DNS, mDNS and LLMNR share one wire format; the port that RFC 6762 and
 /// RFC 4795 fix for them is what tells them apart (LLMNR: a query to 5355,
-/// or a response from it). This is the only place
+/// or an answer from it). This is the only place
 /// a port takes part in naming a protocol, and only after the bytes matched.
 fn refine(proto: Proto, input: &Input<'_>) -> Proto {
     if proto != Proto::Dns || input.transport != Transport::Udp {
         return proto;
     }
-    match (input.client_port, input.server_port) {
+    // The answering side's port: the responder's, or the initiator's when
+    // the flow opens with an answer (see `answers_first`).
+    let (asker, answerer) = if opens_with_answer(input) {
+        (input.server_port, input.client_port)
+    } else {
+        (input.client_port, input.server_port)
+    };
+    match (asker, answerer) {
         (_, 5353) | (5353, _) => Proto::Mdns,
-        (_, 5355) => Proto::Llmnr,
         // An LLMNR query goes to a multicast group; the answer comes back
         // unicast from port 5355 (RFC 4795 section 2.5) and is a flow of its
-        // own whose first datagram is the response.
-        (5355, _) if is_response(input.client) => Proto::Llmnr,
+        // own whose first datagram is the answer.
+        (_, 5355) => Proto::Llmnr,
         _ => proto,
     }
 }
@@ -141,10 +148,13 @@ fn refine(proto: Proto, input: &Input<'_>) -> Proto {
 /// the query. Judged the other way round, each would be its protocol on
 /// the asker's random port: a false "wrong port".
 fn answers_first(proto: Proto, input: &Input<'_>) -> bool {
-    input.transport == Transport::Udp
-        && matches!(proto, Proto::Dns | Proto::Mdns | Proto::Llmnr)
-        && input.server.is_empty()
-        && is_response(input.client)
+    matches!(proto, Proto::Dns | Proto::Mdns | Proto::Llmnr) && opens_with_answer(input)
+}
+
+/// A UDP sample whose initiator's first datagram has the DNS header's QR
+/// bit set, and nothing from the other side.
+fn opens_with_answer(input: &Input<'_>) -> bool {
+    input.transport == Transport::Udp && input.server.is_empty() && is_response(input.client)
 }
 
 /// The QR bit of the DNS header that opens `msg`.
@@ -178,6 +188,8 @@ mod tests {
         // A resolver query that happens to leave from port 5355 is DNS.
         assert_eq!(refine(Proto::Dns, &udp(query, 5355, 53)), Proto::Dns);
         assert_eq!(refine(Proto::Dns, &udp(response, 5354, 50000)), Proto::Dns);
+        // An answer sent to 5355 comes from an asker's port: DNS.
+        assert_eq!(refine(Proto::Dns, &udp(response, 50000, 5355)), Proto::Dns);
     }
 
     #[test]
