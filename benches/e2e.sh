@@ -5,7 +5,8 @@
 #
 #   bash benches/e2e.sh [ROUNDS] [SECS]      (root; defaults 3 rounds, 5 s per measurement)
 #
-# Environment: SURICATA=0 skips Suricata (otherwise it is installed from
+# Environment: CONFIGS_ONLY="none conntrack portcullis" runs only those
+# rows; SURICATA=0 skips Suricata (otherwise it is installed from
 # bookworm-backports when missing); PC_BEFORE=/path/to/portcullis adds a
 # "portcullis-before" configuration running that binary (before/after
 # comparisons in the same run); FLOOD=0 skips the 1M-flow flood.
@@ -101,6 +102,8 @@ SURICATA_BIN=""; [ "${SURICATA:-1}" != 0 ] && SURICATA_BIN=$(command -v suricata
 CONFIGS="none conntrack portcullis portcullis-syn-queued portcullis-handshake-queued"
 [ -n "${PC_BEFORE:-}" ] && CONFIGS="$CONFIGS portcullis-before"
 [ -n "$SURICATA_BIN" ] && CONFIGS="$CONFIGS suricata-all suricata-first12 suricata-bypass"
+# CONFIGS_ONLY="none conntrack portcullis" narrows a run to some rows.
+[ -n "${CONFIGS_ONLY:-}" ] && CONFIGS=$CONFIGS_ONLY
 
 ENF_PID=""
 setup() {
@@ -235,8 +238,11 @@ HZ=$(getconf CLK_TCK)
 # Open-loop TLS rate: full handshakes cost ~1.4 ms of CPU here (the closed
 # loop peaks near 700/s on 2 cores), so 500/s would measure CPU queueing.
 TLS_RATE=${TLS_RATE:-200}
+# Each round starts one configuration further along the list, so that no
+# configuration always runs first (or right after the flood).
+rotate() { local n=$1; shift; local a=("$@"); local k=$((n % ${#a[@]})); echo "${a[@]:k}" "${a[@]:0:k}"; }
 for round in $(seq $ROUNDS); do
-  for cfg in $CONFIGS; do
+  for cfg in $(rotate $((round - 1)) $CONFIGS); do
     CFG=$cfg
     setup $cfg
     t0=$(cpu_ticks)
