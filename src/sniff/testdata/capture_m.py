@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Regenerates the fixtures added for request and greeting variants real
+programs send (family M): extension HTTP methods, empty lines before an
+HTTP request line, an SSH server that sends a notice before its
+identification line, an FTP greeting with continuation lines that carry no
+reply code.
+
+Every flow is recorded from a real program with the helpers of
+capture_k.py (a listener written there, or a relay between a real client
+and a real server, all on 127.0.0.1). Run as root on Debian 12:
+
+  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib
+  python3 src/sniff/testdata/capture_m.py [name-filter]
+
+Programs and versions behind each fixture (Debian 12):
+  tcp/http/curl-version-control  curl 7.88 -X VERSION-CONTROL (RFC 3253; a
+                                 method longer than the 11 bytes the detector
+                                 used to read)
+  tcp/http/nc-leading-crlf       an HTTP/1.1 request after an empty line, typed
+                                 through nc (netcat-openbsd); RFC 9112 section
+                                 2.2 has servers ignore that line
+  tcp/ssh/dropbear-notice        dbclient <-> dropbear 2022.83 run per connection
+                                 (-i) by socat behind a wrapper that prints a
+                                 notice line first, as inetd/TCP-wrapper setups
+                                 do (RFC 4253 section 4.2 allows such lines)
+  tcp/ftp/pyftpdlib-multiline    curl 7.88 ftp:// <-> pyftpdlib 1.5.7 with a
+                                 banner of several lines: pyftpdlib sends
+                                 `220-<banner>` whose later lines have no code,
+                                 then `220 ` (RFC 959 section 4.2); cut at the
+                                 greeting and the client's first command
+"""
+import os, shutil, subprocess, sys, tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from capture_k import (first_client_bytes, relay_flow, spawn, stop,  # noqa: E402
+                       wait_port, want, write)
+
+
+def http():
+    port = 47600
+    url = f"http://127.0.0.1:{port}/fixture"
+    if want("tcp/http/curl-version-control"):
+        data = first_client_bytes(port, ["curl", "-s", "-m", "2", "-X", "VERSION-CONTROL",
+                                         url], timeout=8)
+        write("tcp/http/curl-version-control.client.bin", data)
+    if want("tcp/http/nc-leading-crlf"):
+        req = "\r\nGET /fixture HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: nc\r\n\r\n"
+        data = first_client_bytes(port, ["sh", "-c", "printf '%s' \"$0\" | nc -q 1 127.0.0.1 "
+                                         + str(port), req], timeout=8)
+        write("tcp/http/nc-leading-crlf.client.bin", data)
+
+
+def ssh():
+    name = "tcp/ssh/dropbear-notice"
+    if not want(name):
+        return
+    d = tempfile.mkdtemp(prefix="pk-dropbear-notice-")
+    key = os.path.join(d, "ed25519")
+    subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wrapper = os.path.join(d, "sshd.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nprintf 'Authorized use only. Connections are logged.\\r\\n'\n"
+                f"exec /usr/sbin/dropbear -i -s -r {key}\n")
+    os.chmod(wrapper, 0o755)
+    port = 47610
+    p = spawn(["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{wrapper}"])
+    try:
+        wait_port(port)
+        c, s = relay_flow(port + 1, port, ["dbclient", "-y", "-y", "-p", str(port + 1),
+                                           "fixture@127.0.0.1", "true"], timeout=8)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
+PYFTPD = """import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+a = DummyAuthorizer()
+a.add_anonymous(sys.argv[2])
+FTPHandler.authorizer = a
+FTPHandler.banner = ("Welcome to the fixture.test archive.\\r\\n"
+                     "All transfers are logged; anonymous FTP is read-only.\\r\\n"
+                     "Mirrors: see /pub/MIRRORS.")
+FTPServer(("127.0.0.1", int(sys.argv[1])), FTPHandler).serve_forever()
+"""
+
+
+def ftp():
+    name = "tcp/ftp/pyftpdlib-multiline"
+    if not want(name):
+        return
+    d = tempfile.mkdtemp(prefix="pk-pyftpd-")
+    port = 47620
+    # Debian's python3-pyftpdlib lives in the system python.
+    p = spawn(["/usr/bin/python3", "-c", PYFTPD, str(port), d])
+    try:
+        wait_port(port)
+        c, s = relay_flow(port + 1, port, ["curl", "-s", "-m", "3",
+                                           f"ftp://127.0.0.1:{port + 1}/"], timeout=8)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    # Cut at the first message of each side, as capture_a.py's first reads
+    # are: the client's first command, the server's whole greeting.
+    end = s.find(b"\r\n220 ")
+    write(f"{name}.client.bin", c[: c.find(b"\n") + 1])
+    write(f"{name}.server.bin", s[: s.find(b"\n", end + 2) + 1])
+
+
+def main():
+    for f in [http, ssh, ftp]:
+        f()
+
+
+if __name__ == "__main__":
+    main()
