@@ -231,6 +231,9 @@ struct Greeting<'a> {
 }
 
 /// Reads a `220` greeting, one or several lines (`220-...` then `220 ...`).
+/// Between them, lines without the code are read as text: RFC 959 section
+/// 4.2 lets an FTP server send them (pyftpdlib does for a banner of several
+/// lines), and whether one names FTP counts like any other line.
 fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     let mut rest = buf;
     let mut g = Greeting {
@@ -242,25 +245,15 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     let mut first = true;
     let mut read = 0usize;
     while !rest.is_empty() && read < MAX_GREETING {
-        match prefix_ci(rest, b"220") {
-            None => {
-                return if first {
-                    Sniff::NeedMore
-                } else {
-                    Sniff::Match(g)
-                }
-            }
-            Some(false) => {
-                return if first {
-                    Sniff::NotThis
-                } else {
-                    Sniff::Match(g)
-                }
-            }
-            Some(true) => {}
-        }
-        let sep = rest.get(3).copied();
-        if !matches!(sep, None | Some(b' ' | b'-' | b'\r' | b'\n')) {
+        let coded = match prefix_ci(rest, b"220") {
+            None if first => return Sniff::NeedMore,
+            Some(false) if first => return Sniff::NotThis,
+            Some(true) => true,
+            // A continuation line without the code, or the start of one.
+            None | Some(false) => false,
+        };
+        let sep = if coded { rest.get(3).copied() } else { None };
+        if coded && !matches!(sep, None | Some(b' ' | b'-' | b'\r' | b'\n')) {
             return if first {
                 Sniff::NotThis
             } else {
@@ -273,14 +266,18 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
             Sniff::NeedMore if first => return Sniff::NeedMore,
             _ => return Sniff::Match(g),
         };
-        let text = line.get(4..).unwrap_or_default();
+        let text = if coded {
+            line.get(4..).unwrap_or_default()
+        } else {
+            line
+        };
         if first {
             g.text = text;
         }
         first = false;
         g.smtp |= contains_ci(text, b"SMTP");
         g.ftp |= names_ftp(text);
-        if sep != Some(b'-') {
+        if coded && sep != Some(b'-') {
             g.done = true;
             return Sniff::Match(g);
         }
