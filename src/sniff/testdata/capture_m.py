@@ -9,7 +9,8 @@ Every flow is recorded from a real program with the helpers of
 capture_k.py (a listener written there, or a relay between a real client
 and a real server, all on 127.0.0.1). Run as root on Debian 12:
 
-  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib
+  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib ntpsec \\
+      tcpdump
   python3 src/sniff/testdata/capture_m.py [name-filter]
 
 Programs and versions behind each fixture (Debian 12):
@@ -28,13 +29,22 @@ Programs and versions behind each fixture (Debian 12):
                                  `220-<banner>` whose later lines have no code,
                                  then `220 ` (RFC 959 section 4.2); cut at the
                                  greeting and the client's first command
+  udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
+                                 a mode 6 control READVAR request and its answer,
+                                 recorded with tcpdump on the lo of a namespace
+                                 made here (ntpd must own port 123)
 """
-import os, shutil, subprocess, sys, tempfile
+import os, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (first_client_bytes, relay_flow, spawn, stop,  # noqa: E402
-                       wait_port, want, write)
+from capture_k import (first_client_bytes, lo_exchange, relay_flow, spawn,  # noqa: E402
+                       stop, wait_port, want, write)
+
+NETNS = "pk-fixture-ntp"
+# ntpsec's programs; override to run them from an unpacked package.
+NTPD = os.environ.get("NTPD", "/usr/sbin/ntpd")
+NTPQ = os.environ.get("NTPQ", "/usr/bin/ntpq")
 
 
 def http():
@@ -113,8 +123,42 @@ def ftp():
     write(f"{name}.server.bin", s[: s.find(b"\n", end + 2) + 1])
 
 
+def ntp():
+    """ntpd must own port 123: it runs in a network namespace made (and
+    removed) here, and ntpq's exchange with it is read off that lo."""
+    if not want("udp/ntp/ntpq-readvar"):
+        return
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up"],
+                       check=True)
+        subprocess.run(["ip", "netns", "exec", NETNS, sys.executable,
+                        os.path.abspath(__file__), "--in-ntp-netns"], check=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", NETNS])
+
+
+def ntp_in_netns():
+    d = tempfile.mkdtemp(prefix="pk-ntpd-")
+    conf = os.path.join(d, "ntp.conf")
+    with open(conf, "w") as f:
+        f.write("server 127.127.1.0\nrestrict 127.0.0.1\n")
+    p = spawn([NTPD, "-n", "-c", conf])
+    try:
+        time.sleep(2)
+        c, s = lo_exchange("udp", 123, ["/usr/bin/python3", NTPQ, "-c", "rv", "127.0.0.1"])
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    write("udp/ntp/ntpq-readvar.client.bin", c)
+    write("udp/ntp/ntpq-readvar.server.bin", s)
+
+
 def main():
-    for f in [http, ssh, ftp]:
+    if "--in-ntp-netns" in sys.argv:
+        ntp_in_netns()
+        return
+    for f in [http, ssh, ftp, ntp]:
         f()
 
 
