@@ -74,6 +74,7 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
     let rec_len = match header.3 {
         None => return Sniff::NeedMore,
         Some(n) if (4..=MAX_RECORD as u16).contains(&n) => n as usize,
+        Some(n @ 1..=3) => return tiny_first_record(buf, usize::from(n), want, complete),
         Some(_) => return Sniff::NotThis,
     };
     match header.4 {
@@ -103,6 +104,32 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
             _ => Sniff::NeedMore,
         },
     }
+}
+
+/// A hello whose first record holds fewer than the 4 bytes of the
+/// handshake header (RFC 8446 section 5.1 lets a handshake message span
+/// records of any size; DPI-evasion tools such as ByeDPI's `--tlsrec`
+/// split the ClientHello's record that way). The record must open with the
+/// hello's type and be followed by another handshake record of the same
+/// major version; the match then waits for nothing more.
+fn tiny_first_record(buf: &[u8], len: usize, want: u8, complete: bool) -> Sniff<Meta<'_>> {
+    let next = 5 + len;
+    let checks = [
+        (5, Some(want)),
+        (next, Some(HANDSHAKE)),
+        (next + 1, Some(3)),
+        (next + 2, None),
+    ];
+    for (i, expect) in checks {
+        match (at(buf, i), expect) {
+            (None, _) if complete => return Sniff::NotThis,
+            (None, _) => return Sniff::NeedMore,
+            (Some(b), Some(e)) if b != e => return Sniff::NotThis,
+            (Some(minor), None) if minor > 4 => return Sniff::NotThis,
+            _ => {}
+        }
+    }
+    Sniff::Match(Meta::default())
 }
 
 /// SSL 2.0 header (2) + msg_type (1) + version, cipher_spec_length,
