@@ -6,7 +6,10 @@
 //! whose first message is a ClientHello with a 3.x `client_version`, a
 //! session id of at most 32 bytes and a non-empty, even-length cipher suite
 //! list. SNI, the first ALPN and the highest offered version are read when
-//! the whole ClientHello is in the sample.
+//! the whole ClientHello is in the sample. A ClientHello that continues in
+//! later records is read as far as its first record goes; one whose first
+//! record is too short even for the handshake header (1 to 3 bytes) needs
+//! the next handshake record's header after it.
 //!
 //! An SSL 2.0 CLIENT-HELLO also matches (SSL 2.0 itself, or the
 //! backward-compatible hello of RFC 5246 appendix E.2 that old OpenSSL,
