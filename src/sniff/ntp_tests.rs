@@ -113,17 +113,17 @@ fn mode_6_control_messages() {
     write[11] = 6;
     write.extend_from_slice(b"leap=0\0\0");
     assert!(matches!(detect(&input(&write, b"")), Sniff::Match(_)));
-    let near_misses: [&dyn Fn(&mut Vec<u8>); 7] = [
+    let near_misses: [fn(&mut Vec<u8>); 7] = [
         // A response bit, error bit or more bit from the initiator.
-        &|b| b[1] |= 0x80,
-        &|b| b[1] |= 0x40,
-        &|b| b[1] |= 0x20,
+        |b| b[1] |= 0x80,
+        |b| b[1] |= 0x40,
+        |b| b[1] |= 0x20,
         // An unknown opcode, a request at an offset, version 0.
-        &|b| b[1] = 13,
-        &|b| b[9] = 4,
-        &|b| b[0] &= !0x38,
+        |b| b[1] = 13,
+        |b| b[9] = 4,
+        |b| b[0] &= !0x38,
         // A count the datagram does not hold.
-        &|b| b[11] = 8,
+        |b| b[11] = 8,
     ];
     for (i, spoil) in near_misses.iter().enumerate() {
         let mut bad = NTPQ.to_vec();
