@@ -246,6 +246,22 @@ const EXPECT: &[Expect] = &[
         None,
     ),
     (
+        "tcp/ssh/curl-libssh2",
+        None,
+        None,
+        None,
+        Some("libssh2_1.10.0"),
+        Some(2),
+    ),
+    (
+        "tcp/ftp/lftp",
+        None,
+        None,
+        Some("FEAT"),
+        Some("pyftpdlib 1.5.7 ready."),
+        None,
+    ),
+    (
         "udp/ntp/ntpq-readvar",
         None,
         None,

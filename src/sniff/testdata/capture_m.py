@@ -9,7 +9,7 @@ Every flow is recorded from a real program with the helpers of
 capture_k.py (a listener written there, or a relay between a real client
 and a real server, all on 127.0.0.1). Run as root on Debian 12:
 
-  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib ntpsec \\
+  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp ntpsec \\
       tcpdump
   python3 src/sniff/testdata/capture_m.py [name-filter]
 
@@ -29,6 +29,9 @@ Programs and versions behind each fixture (Debian 12):
                                  `220-<banner>` whose later lines have no code,
                                  then `220 ` (RFC 959 section 4.2); cut at the
                                  greeting and the client's first command
+  tcp/ssh/curl-libssh2           curl 7.88 sftp:// (libssh2 1.10) <-> dropbear 2022.83
+  tcp/ftp/lftp                   lftp 4.9 (FEAT before logging in) <-> pyftpdlib 1.5.7 with
+                                 its default banner; cut like pyftpdlib-multiline
   udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
                                  a mode 6 control READVAR request and its answer,
                                  recorded with tcpdump on the lo of a namespace
@@ -63,6 +66,8 @@ def http():
 
 def ssh():
     name = "tcp/ssh/dropbear-notice"
+    if want("tcp/ssh/curl-libssh2"):
+        ssh_libssh2()
     if not want(name):
         return
     d = tempfile.mkdtemp(prefix="pk-dropbear-notice-")
@@ -87,6 +92,25 @@ def ssh():
     write(f"{name}.server.bin", s)
 
 
+def ssh_libssh2():
+    """curl's sftp:// client (libssh2) against a plain dropbear."""
+    d = tempfile.mkdtemp(prefix="pk-dropbear-libssh2-")
+    key = os.path.join(d, "ed25519")
+    subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = 47612
+    p = spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
+    try:
+        wait_port(port)
+        c, s = relay_flow(port + 1, port, ["curl", "-s", "-m", "3", "-k", "-u", "fixture:x",
+                                           f"sftp://127.0.0.1:{port + 1}/"], timeout=8)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    write("tcp/ssh/curl-libssh2.client.bin", c)
+    write("tcp/ssh/curl-libssh2.server.bin", s)
+
+
 PYFTPD = """import sys
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
@@ -94,33 +118,37 @@ from pyftpdlib.servers import FTPServer
 a = DummyAuthorizer()
 a.add_anonymous(sys.argv[2])
 FTPHandler.authorizer = a
-FTPHandler.banner = ("Welcome to the fixture.test archive.\\r\\n"
-                     "All transfers are logged; anonymous FTP is read-only.\\r\\n"
-                     "Mirrors: see /pub/MIRRORS.")
+if sys.argv[3] == "multi":
+    FTPHandler.banner = ("Welcome to the fixture.test archive.\\r\\n"
+                         "All transfers are logged; anonymous FTP is read-only.\\r\\n"
+                         "Mirrors: see /pub/MIRRORS.")
 FTPServer(("127.0.0.1", int(sys.argv[1])), FTPHandler).serve_forever()
 """
 
 
 def ftp():
-    name = "tcp/ftp/pyftpdlib-multiline"
-    if not want(name):
-        return
-    d = tempfile.mkdtemp(prefix="pk-pyftpd-")
-    port = 47620
-    # Debian's python3-pyftpdlib lives in the system python.
-    p = spawn(["/usr/bin/python3", "-c", PYFTPD, str(port), d])
-    try:
-        wait_port(port)
-        c, s = relay_flow(port + 1, port, ["curl", "-s", "-m", "3",
-                                           f"ftp://127.0.0.1:{port + 1}/"], timeout=8)
-    finally:
-        stop(p)
-        shutil.rmtree(d, ignore_errors=True)
-    # Cut at the first message of each side, as capture_a.py's first reads
-    # are: the client's first command, the server's whole greeting.
-    end = s.find(b"\r\n220 ")
-    write(f"{name}.client.bin", c[: c.find(b"\n") + 1])
-    write(f"{name}.server.bin", s[: s.find(b"\n", end + 2) + 1])
+    for name, banner, cmd in [
+        ("tcp/ftp/pyftpdlib-multiline", "multi", ["curl", "-s", "-m", "3"]),
+        ("tcp/ftp/lftp", "", ["lftp", "-e", "ls; quit"]),
+    ]:
+        if not want(name):
+            continue
+        d = tempfile.mkdtemp(prefix="pk-pyftpd-")
+        port = 47620
+        # Debian's python3-pyftpdlib lives in the system python.
+        p = spawn(["/usr/bin/python3", "-c", PYFTPD, str(port), d, banner])
+        try:
+            wait_port(port)
+            c, s = relay_flow(port + 1, port, cmd + [f"ftp://127.0.0.1:{port + 1}/"],
+                              timeout=8)
+        finally:
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+        # Cut at the first message of each side, as capture_a.py's first
+        # reads are: the client's first command, the server's whole greeting.
+        end = max(s.find(b"\r\n220 "), 0)
+        write(f"{name}.client.bin", c[: c.find(b"\n") + 1])
+        write(f"{name}.server.bin", s[: s.find(b"\n", end + 2) + 1])
 
 
 def ntp():
