@@ -254,6 +254,14 @@ const EXPECT: &[Expect] = &[
         Some(2),
     ),
     (
+        "tcp/ssh/plink",
+        None,
+        None,
+        None,
+        Some("PuTTY_Release_0.78"),
+        Some(2),
+    ),
+    (
         "tcp/ftp/lftp",
         None,
         None,

@@ -9,7 +9,8 @@ Every flow is recorded from a real program with the helpers of
 capture_k.py (a listener written there, or a relay between a real client
 and a real server, all on 127.0.0.1). Run as root on Debian 12:
 
-  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp ntpsec \\
+  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp putty-tools \\
+      ntpsec \\
       tcpdump
   python3 src/sniff/testdata/capture_m.py [name-filter]
 
@@ -30,6 +31,7 @@ Programs and versions behind each fixture (Debian 12):
                                  then `220 ` (RFC 959 section 4.2); cut at the
                                  greeting and the client's first command
   tcp/ssh/curl-libssh2           curl 7.88 sftp:// (libssh2 1.10) <-> dropbear 2022.83
+  tcp/ssh/plink                  plink (PuTTY 0.78) <-> dropbear 2022.83
   tcp/ftp/lftp                   lftp 4.9 (FEAT before logging in) <-> pyftpdlib 1.5.7 with
                                  its default banner; cut like pyftpdlib-multiline
   udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
@@ -66,8 +68,8 @@ def http():
 
 def ssh():
     name = "tcp/ssh/dropbear-notice"
-    if want("tcp/ssh/curl-libssh2"):
-        ssh_libssh2()
+    if want("tcp/ssh/curl-libssh2") or want("tcp/ssh/plink"):
+        ssh_clients()
     if not want(name):
         return
     d = tempfile.mkdtemp(prefix="pk-dropbear-notice-")
@@ -92,9 +94,10 @@ def ssh():
     write(f"{name}.server.bin", s)
 
 
-def ssh_libssh2():
-    """curl's sftp:// client (libssh2) against a plain dropbear."""
-    d = tempfile.mkdtemp(prefix="pk-dropbear-libssh2-")
+def ssh_clients():
+    """curl's sftp:// client (libssh2) and PuTTY's plink against a plain
+    dropbear."""
+    d = tempfile.mkdtemp(prefix="pk-dropbear-clients-")
     key = os.path.join(d, "ed25519")
     subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,13 +105,21 @@ def ssh_libssh2():
     p = spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
     try:
         wait_port(port)
-        c, s = relay_flow(port + 1, port, ["curl", "-s", "-m", "3", "-k", "-u", "fixture:x",
-                                           f"sftp://127.0.0.1:{port + 1}/"], timeout=8)
+        for i, (name, cmd) in enumerate([
+            ("tcp/ssh/curl-libssh2", ["curl", "-s", "-m", "3", "-k", "-u", "fixture:x",
+                                      "sftp://127.0.0.1:{port}/"]),
+            ("tcp/ssh/plink", ["plink", "-batch", "-ssh", "-P", "{port}",
+                               "fixture@127.0.0.1", "true"]),
+        ]):
+            if not want(name):
+                continue
+            relay = port + 1 + i
+            c, s = relay_flow(relay, port, [a.format(port=relay) for a in cmd], timeout=8)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
-    write("tcp/ssh/curl-libssh2.client.bin", c)
-    write("tcp/ssh/curl-libssh2.server.bin", s)
 
 
 PYFTPD = """import sys
