@@ -269,6 +269,9 @@ const EXPECT: &[Expect] = &[
         Some("pyftpdlib 1.5.7 ready."),
         None,
     ),
+    // A DNS UPDATE (opcode 5): the zone section read as the question.
+    ("udp/dns/nsupdate", None, None, Some("query"), None, None),
+    ("tcp/dns/nsupdate", None, None, Some("query"), None, None),
     (
         "udp/ntp/ntpq-readvar",
         None,

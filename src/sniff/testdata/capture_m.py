@@ -9,9 +9,8 @@ Every flow is recorded from a real program with the helpers of
 capture_k.py (a listener written there, or a relay between a real client
 and a real server, all on 127.0.0.1). Run as root on Debian 12:
 
-  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp putty-tools \\
-      ntpsec \\
-      tcpdump
+  apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp \\
+      putty-tools bind9-dnsutils ntpsec tcpdump
   python3 src/sniff/testdata/capture_m.py [name-filter]
 
 Programs and versions behind each fixture (Debian 12):
@@ -34,6 +33,8 @@ Programs and versions behind each fixture (Debian 12):
   tcp/ssh/plink                  plink (PuTTY 0.78) <-> dropbear 2022.83
   tcp/ftp/lftp                   lftp 4.9 (FEAT before logging in) <-> pyftpdlib 1.5.7 with
                                  its default banner; cut like pyftpdlib-multiline
+  udp/dns/nsupdate, tcp/dns/nsupdate   nsupdate (BIND 9.18) adding an A record: a DNS
+                                 UPDATE (opcode 5) over UDP, and over TCP (-v)
   udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
                                  a mode 6 control READVAR request and its answer,
                                  recorded with tcpdump on the lo of a namespace
@@ -43,8 +44,8 @@ import os, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (first_client_bytes, lo_exchange, relay_flow, spawn,  # noqa: E402
-                       stop, wait_port, want, write)
+from capture_k import (first_client_bytes, first_datagram, lo_exchange,  # noqa: E402
+                       relay_flow, spawn, stop, wait_port, want, write)
 
 NETNS = "pk-fixture-ntp"
 # ntpsec's programs; override to run them from an unpacked package.
@@ -162,6 +163,25 @@ def ftp():
         write(f"{name}.server.bin", s[: s.find(b"\n", end + 2) + 1])
 
 
+NSUPDATE = ("server 127.0.0.1 {port}\nzone fixture.test\n"
+            "update add host.fixture.test 300 A 198.18.0.7\nsend\n")
+
+
+def dns_update():
+    """nsupdate's UPDATE (opcode 5) over UDP, and over TCP with -v."""
+    for name, port, args in [("udp/dns/nsupdate", 47640, ""),
+                             ("tcp/dns/nsupdate", 47641, "-v")]:
+        if not want(name):
+            continue
+        cmd = ["sh", "-c", "printf '%s' \"$0\" | nsupdate -t 2 " + args,
+               NSUPDATE.format(port=port)]
+        if name.startswith("udp"):
+            data = first_datagram(port, cmd, timeout=5)
+        else:
+            data = first_client_bytes(port, cmd, timeout=8)
+        write(f"{name}.client.bin", data)
+
+
 def ntp():
     """ntpd must own port 123: it runs in a network namespace made (and
     removed) here, and ntpq's exchange with it is read off that lo."""
@@ -197,7 +217,7 @@ def main():
     if "--in-ntp-netns" in sys.argv:
         ntp_in_netns()
         return
-    for f in [http, ssh, ftp, ntp]:
+    for f in [http, ssh, ftp, dns_update, ntp]:
         f()
 
 
