@@ -10,7 +10,8 @@ capture_k.py (a listener written there, or a relay between a real client
 and a real server, all on 127.0.0.1). Run as root on Debian 12:
 
   apt-get install curl netcat-openbsd dropbear-bin socat python3-pyftpdlib lftp \\
-      putty-tools bind9-dnsutils ntpsec tcpdump
+      putty-tools bind9-dnsutils tftp-hpa tftpd-hpa \\
+      ntpsec tcpdump
   python3 src/sniff/testdata/capture_m.py [name-filter]
 
 Programs and versions behind each fixture (Debian 12):
@@ -35,12 +36,20 @@ Programs and versions behind each fixture (Debian 12):
                                  its default banner; cut like pyftpdlib-multiline
   udp/dns/nsupdate, tcp/dns/nsupdate   nsupdate (BIND 9.18) adding an A record: a DNS
                                  UPDATE (opcode 5) over UDP, and over TCP (-v)
+  udp/tftp/*                     tftp (tftp-hpa 5.2) and curl 7.88 tftp:// against
+                                 in.tftpd (tftpd-hpa 5.2) on lo, recorded with tcpdump:
+                                 tftp-hpa-rrq (RRQ, octet), curl-rrq-options (RRQ with
+                                 tsize/blksize options), tftp-hpa-rrq-missing (RRQ,
+                                 netascii), tftp-hpa-wrq (WRQ); and what the server
+                                 opens each transfer's flow with, from its own port:
+                                 tftpd-hpa-data (DATA block 1), tftpd-hpa-oack (OACK),
+                                 tftpd-hpa-error (ERROR 1), tftpd-hpa-ack0 (ACK 0)
   udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
                                  a mode 6 control READVAR request and its answer,
                                  recorded with tcpdump on the lo of a namespace
                                  made here (ntpd must own port 123)
 """
-import os, shutil, subprocess, sys, tempfile, time
+import os, shutil, struct, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -51,6 +60,7 @@ NETNS = "pk-fixture-ntp"
 # ntpsec's programs; override to run them from an unpacked package.
 NTPD = os.environ.get("NTPD", "/usr/sbin/ntpd")
 NTPQ = os.environ.get("NTPQ", "/usr/bin/ntpq")
+TFTPD = os.environ.get("TFTPD", "/usr/sbin/in.tftpd")
 
 
 def http():
@@ -182,6 +192,77 @@ def dns_update():
         write(f"{name}.client.bin", data)
 
 
+def udp_datagrams(path):
+    """(sport, dport, payload) of every IPv4 UDP datagram in a tcpdump file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        pkt = data[off + 16: off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
+            continue
+        ihl = (pkt[14] & 0x0f) * 4
+        seg = pkt[14 + ihl:]
+        sport, dport, ulen = struct.unpack_from(">HHH", seg, 0)
+        out.append((sport, dport, seg[8:ulen]))
+    return out
+
+
+def tftp():
+    """tftp-hpa's client and curl against tftpd-hpa, recorded with tcpdump
+    on lo. A request goes to the server's port; the server answers from a
+    port of its own, opening the transfer's flow: its first datagram is that
+    flow's `.client.bin`."""
+    port = 47650
+    d = tempfile.mkdtemp(prefix="pk-tftpd-")
+    os.chmod(d, 0o777)
+    with open(os.path.join(d, "fixture.txt"), "w") as f:
+        f.write("hello from the fixture\n")
+    upload = os.path.join(d, "upload.txt")
+    with open(upload, "w") as f:
+        f.write("uploaded by the fixture\n")
+    fd, pcap = tempfile.mkstemp(suffix=".pcap")
+    os.close(fd)
+    runs = [
+        ("tftp-hpa-rrq", "tftpd-hpa-data",
+         ["tftp", "-m", "octet", "127.0.0.1", str(port), "-c", "get", "fixture.txt",
+          os.path.join(d, "got.txt")]),
+        ("curl-rrq-options", "tftpd-hpa-oack",
+         ["curl", "-s", "-m", "3", "-o", os.path.join(d, "got2.txt"),
+          f"tftp://127.0.0.1:{port}/fixture.txt"]),
+        ("tftp-hpa-rrq-missing", "tftpd-hpa-error",
+         ["tftp", "127.0.0.1", str(port), "-c", "get", "missing.txt",
+          os.path.join(d, "got3.txt")]),
+        ("tftp-hpa-wrq", "tftpd-hpa-ack0",
+         ["tftp", "-m", "octet", "127.0.0.1", str(port), "-c", "put", upload, "new.txt"]),
+    ]
+    if not any(want(f"udp/tftp/{a}") or want(f"udp/tftp/{b}") for a, b, _ in runs):
+        return
+    dump = spawn(["tcpdump", "-i", "lo", "-U", "-w", pcap, "udp"])
+    server = spawn([TFTPD, "-L", "-c", "-u", "root", "-s", d, "-a", f"127.0.0.1:{port}"])
+    try:
+        time.sleep(1.5)
+        for _, _, cmd in runs:
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        time.sleep(1)
+    finally:
+        stop(server)
+        stop(dump)
+    grams = udp_datagrams(pcap)
+    os.unlink(pcap)
+    shutil.rmtree(d, ignore_errors=True)
+    requests = [(i, sp) for i, (sp, dp, _) in enumerate(grams) if dp == port]
+    if len(requests) != len(runs):
+        sys.exit(f"expected {len(runs)} tftp requests, saw {len(requests)}")
+    for (req, answer, _), (i, client_port) in zip(runs, requests):
+        reply = next(p for sp, dp, p in grams[i + 1:] if dp == client_port and sp != port)
+        write(f"udp/tftp/{req}.client.bin", grams[i][2])
+        write(f"udp/tftp/{answer}.client.bin", reply)
+
+
 def ntp():
     """ntpd must own port 123: it runs in a network namespace made (and
     removed) here, and ntpq's exchange with it is read off that lo."""
@@ -217,7 +298,7 @@ def main():
     if "--in-ntp-netns" in sys.argv:
         ntp_in_netns()
         return
-    for f in [http, ssh, ftp, dns_update, ntp]:
+    for f in [http, ssh, ftp, dns_update, tftp, ntp]:
         f()
 
 
