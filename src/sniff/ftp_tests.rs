@@ -81,3 +81,45 @@ fn smtp_and_lookalikes_are_not_ftp() {
         Sniff::NotThis
     );
 }
+
+/// pyftpdlib with a banner of several lines, recorded by
+/// `testdata/capture_m.py`: `220-<first line>`, then banner lines without
+/// a reply code (RFC 959 section 4.2), then `220 `. The line that names
+/// FTP is one without a code.
+const PYFTPD: &[u8] = include_bytes!("testdata/tcp/ftp/pyftpdlib-multiline.server.bin");
+const PYFTPD_CURL: &[u8] = include_bytes!("testdata/tcp/ftp/pyftpdlib-multiline.client.bin");
+
+#[test]
+fn greeting_lines_without_a_code() {
+    let greeting_end = PYFTPD.len();
+    let greeting = &PYFTPD[..greeting_end];
+    assert!(!greeting.starts_with(b"220 "));
+    // Named by a line without a code, before the client says anything.
+    assert!(matches!(
+        detect(&input(b"", greeting, false)),
+        Sniff::Match(m) if m.software == Some(&b"Welcome to the fixture.test archive."[..])
+    ));
+    assert!(matches!(
+        detect(&input(PYFTPD_CURL, PYFTPD, false)),
+        Sniff::Match(m) if m.method == Some(&b"USER"[..])
+    ));
+    for n in 0..greeting_end {
+        assert_ne!(
+            detect(&input(b"", &greeting[..n], false)),
+            Sniff::NotThis,
+            "prefix {n}"
+        );
+    }
+    // Lines without a code that do not name the protocol: the client's
+    // first command settles it, as for a one-line greeting.
+    let plain = b"220-Welcome\r\nPlease be nice.\r\n220 \r\n";
+    assert_eq!(detect(&input(b"", plain, false)), Sniff::NeedMore);
+    assert!(matches!(
+        detect(&input(b"USER a\r\n", plain, false)),
+        Sniff::Match(_)
+    ));
+    assert!(matches!(
+        crate::sniff::mail::smtp_or_ftp(&input(b"EHLO a\r\n", plain, false)),
+        Sniff::Match((Which::Smtp, _))
+    ));
+}

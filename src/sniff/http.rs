@@ -41,7 +41,15 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const MAX_REQUEST_LINE: usize = 8192;
 const MAX_HEADERS: usize = 4096;
 
-/// Methods of RFC 9110 and of WebDAV (RFC 4918, 3253), which real clients send.
+/// Methods of RFC 9110, every method of the IANA HTTP Method Registry
+/// (WebDAV RFC 4918, DeltaV RFC 3253, RFC 3648, 3744, 4437, 4791, 5323,
+/// 5842, 2068's LINK/UNLINK, the QUERY draft), and the extension methods
+/// widespread servers and clients send: UPnP/SSDP (M-SEARCH, NOTIFY,
+/// SUBSCRIBE), RFC 2774's M-POST (WBEM CIM-XML), Icecast's SOURCE, Varnish
+/// BAN/PURGE, IIS DEBUG/TRACK, Outlook Anywhere's RPC_IN_DATA/RPC_OUT_DATA
+/// and Exchange's WebDAV extensions. The request line must still end in
+/// `HTTP/1.x`, so a method here only widens what an HTTP/1 request line
+/// may start with.
 const METHODS: &[&[u8]] = &[
     b"GET",
     b"POST",
@@ -69,6 +77,38 @@ const METHODS: &[&[u8]] = &[
     b"UNSUBSCRIBE",
     b"M-SEARCH",
     b"PURGE",
+    b"ACL",
+    b"BASELINE-CONTROL",
+    b"BIND",
+    b"CHECKIN",
+    b"LABEL",
+    b"LINK",
+    b"MKACTIVITY",
+    b"MKREDIRECTREF",
+    b"MKWORKSPACE",
+    b"ORDERPATCH",
+    b"QUERY",
+    b"REBIND",
+    b"UNBIND",
+    b"UNCHECKOUT",
+    b"UNLINK",
+    b"UPDATE",
+    b"UPDATEREDIRECTREF",
+    b"VERSION-CONTROL",
+    b"M-POST",
+    b"SOURCE",
+    b"BAN",
+    b"DEBUG",
+    b"TRACK",
+    b"RPC_IN_DATA",
+    b"RPC_OUT_DATA",
+    b"BCOPY",
+    b"BDELETE",
+    b"BMOVE",
+    b"BPROPFIND",
+    b"BPROPPATCH",
+    b"POLL",
+    b"X-MS-ENUMATTS",
 ];
 
 fn detect_h2<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
@@ -123,7 +163,8 @@ fn settings_prefix(buf: &[u8]) -> bool {
 }
 
 fn detect_connect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    if prefix(input.client, b"CONNECT ") == Some(false) {
+    let client = skip_empty_lines(input.client).unwrap_or_default();
+    if prefix(client, b"CONNECT ") == Some(false) {
         return Sniff::NotThis;
     }
     match request(input) {
@@ -152,6 +193,13 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
             Sniff::NotThis
         };
     }
+    let Some(buf) = skip_empty_lines(buf) else {
+        return if input.complete {
+            Sniff::NotThis
+        } else {
+            Sniff::NeedMore
+        };
+    };
     // The method: a known token followed by one space.
     let method = match method_token(buf) {
         Sniff::Match(m) => m,
@@ -216,6 +264,31 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     })
 }
 
+/// Most CR and LF bytes read before a request line.
+const MAX_LEADING_EOL: usize = 8;
+
+/// `buf` after the empty lines a client sent before its request line,
+/// which RFC 9112 section 2.2 tells servers to ignore (at least one CRLF;
+/// a client that ends a previous body with an extra CRLF sends them).
+/// `None` while `buf` holds only such line ends. More of them than
+/// [`MAX_LEADING_EOL`], or a CR not ending a line, leave `buf` as it is, so
+/// the method check rules it out.
+fn skip_empty_lines(buf: &[u8]) -> Option<&[u8]> {
+    let n = buf
+        .iter()
+        .take(MAX_LEADING_EOL + 1)
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    if n == 0 || n > MAX_LEADING_EOL {
+        return Some(buf);
+    }
+    match buf.get(n..) {
+        Some([]) | None => None,
+        Some(rest) if buf.get(n - 1) == Some(&b'\n') => Some(rest),
+        Some(_) => Some(buf),
+    }
+}
+
 /// The separator of a request line's parts. RFC 9112 also lets a server
 /// split on tabs; nginx does not, so neither does this detector.
 fn is_ws(b: u8) -> bool {
@@ -236,8 +309,8 @@ fn has_end(headers: &[u8]) -> bool {
         || headers.windows(3).any(|w| w == b"\n\r\n")
 }
 
-/// The longest method in [`METHODS`], plus its space.
-const MAX_METHOD: usize = 12;
+/// The longest method in [`METHODS`] (`UPDATEREDIRECTREF`), plus its space.
+const MAX_METHOD: usize = 18;
 
 /// The request's method, borrowed from `buf`: a token from [`METHODS`]
 /// followed by one space. One scan for the space, then one comparison.

@@ -171,3 +171,77 @@ fn request_line_with_runs_of_whitespace() {
         assert_eq!(detect_http(&input(bad, b"")), Sniff::NotThis, "{bad:?}");
     }
 }
+
+/// RFC 9112 section 2.2: a server ignores empty lines before the request
+/// line, so a client that sends them (one typed through nc, one that ends
+/// a previous body with an extra CRLF) still speaks HTTP.
+#[test]
+fn empty_lines_before_the_request_line_are_skipped() {
+    for req in [
+        &b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"\r\n\r\nPOST /x HTTP/1.0\r\nHost: a\r\n\r\n",
+        b"\n\nGET / HTTP/1.1\nHost: a\n\n",
+    ] {
+        match detect_http(&input(req, b"")) {
+            Sniff::Match(m) => assert_eq!(m.host, Some(&b"a"[..]), "{req:?}"),
+            other => panic!("{req:?}: {other:?}"),
+        }
+        for n in 0..req.len() {
+            assert!(
+                !matches!(detect_http(&input(&req[..n], b"")), Sniff::NotThis),
+                "{req:?} prefix {n}"
+            );
+        }
+    }
+    // Only line ends so far: wait, unless no more bytes come.
+    assert_eq!(detect_http(&input(b"\r\n", b"")), Sniff::NeedMore);
+    let mut done = input(b"\r\n", b"");
+    done.complete = true;
+    assert_eq!(detect_http(&done), Sniff::NotThis);
+    // A CONNECT after an empty line is still a CONNECT tunnel.
+    let connect = b"\r\nCONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n";
+    assert_eq!(detect_http(&input(connect, b"")), Sniff::NotThis);
+    assert!(matches!(
+        detect_connect(&input(connect, b"")),
+        Sniff::Match(m) if m.host == Some(&b"a.example:443"[..])
+    ));
+    // Not an empty line (a CR alone), or a run of them no client sends.
+    for bad in [
+        &b"\rGET / HTTP/1.1\r\n\r\n"[..],
+        b"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        b"\r\n\x16\x03\x01\x02\x00",
+    ] {
+        assert_eq!(detect_http(&input(bad, b"")), Sniff::NotThis, "{bad:?}");
+    }
+}
+
+/// Methods of the IANA registry longer than the old 11-byte limit, and
+/// extension methods real servers take (RPC over HTTP, Icecast).
+#[test]
+fn registered_and_extension_methods() {
+    for method in [
+        &b"VERSION-CONTROL"[..],
+        b"BASELINE-CONTROL",
+        b"UPDATEREDIRECTREF",
+        b"MKACTIVITY",
+        b"RPC_IN_DATA",
+        b"SOURCE",
+        b"M-POST",
+    ] {
+        let mut req = method.to_vec();
+        req.extend_from_slice(b" /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        match detect_http(&input(&req, b"")) {
+            Sniff::Match(m) => assert_eq!(m.method, Some(method)),
+            other => panic!("{method:?}: {other:?}"),
+        }
+        for n in 0..req.len() {
+            assert!(
+                !matches!(detect_http(&input(&req[..n], b"")), Sniff::NotThis),
+                "{method:?} prefix {n}"
+            );
+        }
+    }
+    // The window the method is looked for in holds the longest one.
+    let longest = METHODS.iter().map(|m| m.len()).max().unwrap();
+    assert_eq!(MAX_METHOD, longest + 1);
+}

@@ -174,6 +174,15 @@ pub(super) fn smtp_or_ftp<'a>(input: &Input<'a>) -> Sniff<(Which, Meta<'a>)> {
             }
         };
     }
+    let head = input.server.get(..3).unwrap_or(input.server);
+    for code in [b"421", b"554"] {
+        if code.starts_with(head) {
+            if head.len() < 3 {
+                return Sniff::NeedMore;
+            }
+            return refusal(input, code == b"554");
+        }
+    }
     let g = match greeting(input.server, complete) {
         Sniff::Match(g) => g,
         Sniff::NeedMore => return Sniff::NeedMore,
@@ -231,6 +240,9 @@ struct Greeting<'a> {
 }
 
 /// Reads a `220` greeting, one or several lines (`220-...` then `220 ...`).
+/// Between them, lines without the code are read as text: RFC 959 section
+/// 4.2 lets an FTP server send them (pyftpdlib does for a banner of several
+/// lines), and whether one names FTP counts like any other line.
 fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     let mut rest = buf;
     let mut g = Greeting {
@@ -242,25 +254,15 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     let mut first = true;
     let mut read = 0usize;
     while !rest.is_empty() && read < MAX_GREETING {
-        match prefix_ci(rest, b"220") {
-            None => {
-                return if first {
-                    Sniff::NeedMore
-                } else {
-                    Sniff::Match(g)
-                }
-            }
-            Some(false) => {
-                return if first {
-                    Sniff::NotThis
-                } else {
-                    Sniff::Match(g)
-                }
-            }
-            Some(true) => {}
-        }
-        let sep = rest.get(3).copied();
-        if !matches!(sep, None | Some(b' ' | b'-' | b'\r' | b'\n')) {
+        let coded = match prefix_ci(rest, b"220") {
+            None if first => return Sniff::NeedMore,
+            Some(false) if first => return Sniff::NotThis,
+            Some(true) => true,
+            // A continuation line without the code, or the start of one.
+            None | Some(false) => false,
+        };
+        let sep = if coded { rest.get(3).copied() } else { None };
+        if coded && !matches!(sep, None | Some(b' ' | b'-' | b'\r' | b'\n')) {
             return if first {
                 Sniff::NotThis
             } else {
@@ -273,14 +275,18 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
             Sniff::NeedMore if first => return Sniff::NeedMore,
             _ => return Sniff::Match(g),
         };
-        let text = line.get(4..).unwrap_or_default();
+        let text = if coded {
+            line.get(4..).unwrap_or_default()
+        } else {
+            line
+        };
         if first {
             g.text = text;
         }
         first = false;
         g.smtp |= contains_ci(text, b"SMTP");
         g.ftp |= names_ftp(text);
-        if sep != Some(b'-') {
+        if coded && sep != Some(b'-') {
             g.done = true;
             return Sniff::Match(g);
         }
@@ -315,12 +321,6 @@ fn names_ftp(text: &[u8]) -> bool {
 }
 
 fn detect_smtp<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    if let Some(rest) = input.server.get(..3) {
-        // 554: the SMTP server refuses service but still speaks SMTP.
-        if rest == b"554" {
-            return smtp_554(input);
-        }
-    }
     match smtp_or_ftp(input) {
         Sniff::Match((Which::Smtp, meta)) => Sniff::Match(meta),
         Sniff::Match(_) | Sniff::NotThis => Sniff::NotThis,
@@ -328,20 +328,103 @@ fn detect_smtp<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     }
 }
 
-/// A `554` greeting counts only when the client answers with `EHLO`/`HELO`.
-fn smtp_554<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
-    match text_line(input.server, input.complete) {
-        Sniff::Match(_) => {}
-        other => return other.map_none(),
+/// A greeting that refuses service: `554` (SMTP only, RFC 5321 section
+/// 3.1) or `421` (SMTP, and FTP's "service not available"). It is SMTP
+/// when its first line names SMTP or carries an RFC 3463 enhanced status
+/// code (`554 5.7.1 ...`, `421 4.3.2 ...`, as Postfix and Sendmail send;
+/// no other protocol writes one), FTP when a `421` names FTP; otherwise the
+/// client's first command settles it: `EHLO`/`HELO` (or, after a `554`,
+/// the `QUIT` RFC 5321 asks for) is SMTP, an FTP command after a `421` FTP.
+fn refusal<'a>(input: &Input<'a>, is_554: bool) -> Sniff<(Which, Meta<'a>)> {
+    let complete = input.complete;
+    let code = input.server.get(..3).unwrap_or_default();
+    // Every line of the reply (`554-...` then `554 ...`) is read for a name.
+    let (mut rest, mut read) = (input.server, 0usize);
+    let (mut first, mut smtp, mut ftp) = (None, false, false);
+    while !rest.is_empty() && read < MAX_GREETING {
+        let line = match text_line(rest, complete) {
+            Sniff::Match(line) => line,
+            Sniff::NeedMore if first.is_none() => return Sniff::NeedMore,
+            Sniff::NotThis if first.is_none() => return Sniff::NotThis,
+            _ => break,
+        };
+        let sep = line.get(3);
+        if line.get(..3) != Some(code) || !matches!(sep, None | Some(b' ' | b'-')) {
+            if first.is_none() {
+                return Sniff::NotThis;
+            }
+            break;
+        }
+        let text = line.get(4..).unwrap_or_default();
+        first.get_or_insert(text);
+        smtp |= contains_ci(text, b"SMTP") || enhanced_status(text);
+        ftp |= !is_554 && names_ftp(text);
+        if sep != Some(&b'-') {
+            break;
+        }
+        let used = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        rest = rest.get(used..).unwrap_or_default();
+        read += used;
     }
-    match command(input.client, SMTP_FIRST, input.complete) {
-        Command::Verb(v) => Sniff::Match(Meta {
-            method: Some(v),
-            ..Meta::default()
-        }),
-        Command::Partial if !input.complete => Sniff::NeedMore,
-        _ => Sniff::NotThis,
+    let text = first.unwrap_or_default();
+    let meta = Meta {
+        software: (!text.is_empty()).then_some(text),
+        ..Meta::default()
+    };
+    match (smtp, ftp) {
+        (true, false) => return Sniff::Match((Which::Smtp, meta)),
+        (false, true) => return Sniff::Match((Which::Ftp, meta)),
+        _ => {}
     }
+    if input.client.is_empty() {
+        return if complete {
+            Sniff::NotThis
+        } else {
+            Sniff::NeedMore
+        };
+    }
+    let smtp_verbs: &[&[u8]] = if is_554 {
+        &[b"EHLO", b"HELO", b"QUIT"]
+    } else {
+        SMTP_FIRST
+    };
+    let ftp_verbs: &[&[u8]] = if is_554 { &[] } else { FTP_FIRST };
+    let mut waiting = false;
+    for (verbs, which) in [(smtp_verbs, Which::Smtp), (ftp_verbs, Which::Ftp)] {
+        match command(input.client, verbs, complete) {
+            Command::Verb(v) => {
+                return Sniff::Match((
+                    which,
+                    Meta {
+                        method: Some(v),
+                        ..meta
+                    },
+                ))
+            }
+            Command::Partial => waiting = true,
+            Command::Other => {}
+        }
+    }
+    if waiting && !complete {
+        Sniff::NeedMore
+    } else {
+        Sniff::NotThis
+    }
+}
+
+/// An RFC 3463 enhanced status code opening `text`: class 2, 4 or 5, then
+/// `.subject.detail` of one to three digits each, then a space or the end.
+fn enhanced_status(text: &[u8]) -> bool {
+    let word = text.split(|&b| b == b' ').next().unwrap_or_default();
+    let mut parts = word.split(|&b| b == b'.');
+    let digits = |p: &[u8]| (1..=3).contains(&p.len()) && p.iter().all(u8::is_ascii_digit);
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some([b'2' | b'4' | b'5']), Some(s), Some(d), None) if digits(s) && digits(d)
+    )
 }
 
 trait MapNone<'a> {

@@ -109,12 +109,79 @@ fn smtp_variants() {
         b"554 5.7.1 no service here\r\n",
         false
     ));
+    // Without an enhanced status code or a name, a 554 alone says nothing.
     assert!(!is_match(
         detect_smtp,
         b"",
-        b"554 5.7.1 no service here\r\n",
+        b"554 no service here\r\n",
         true
     ));
+}
+
+/// The FTP detector's answer (it is `smtp_or_ftp` read for FTP).
+fn ftp<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
+    match smtp_or_ftp(input) {
+        Sniff::Match((Which::Ftp, m)) => Sniff::Match(m),
+        Sniff::Match(_) | Sniff::NotThis => Sniff::NotThis,
+        Sniff::NeedMore => Sniff::NeedMore,
+    }
+}
+
+/// Greetings that refuse service (RFC 5321 section 3.1; RFC 959's 421),
+/// in the words real servers use: Postfix's connection limits and
+/// postscreen, Sendmail's rate control, Exim's and vsftpd's limits.
+#[test]
+fn refusing_greetings() {
+    // An enhanced status code (RFC 3463) or the word SMTP: SMTP at once.
+    for server in [
+        &b"421 4.7.0 mx.example.org Error: too many connections from 198.18.0.1\r\n"[..],
+        b"421 4.3.2 Service shutting down\r\n",
+        b"554 5.7.1 Service unavailable; client host [198.18.0.1] blocked\r\n",
+        b"421 mx.example.org Too many concurrent SMTP connections; please try again later.\r\n",
+        b"554-mx.example.org\r\n554 5.5.0 no SMTP service here\r\n",
+    ] {
+        assert!(is_match(detect_smtp, b"", server, false), "{server:?}");
+        assert!(!is_match(ftp, b"", server, true), "{server:?}");
+        for n in 0..server.len().min(30) {
+            assert_ne!(
+                detect_smtp(&input(b"", &server[..n], false)),
+                Sniff::NotThis,
+                "{server:?} prefix {n}"
+            );
+        }
+    }
+    // A 554 that names nothing: the client's EHLO, HELO or QUIT settles it.
+    let admin = b"554 Administrative prohibition\r\n";
+    assert_eq!(detect_smtp(&input(b"", admin, false)), Sniff::NeedMore);
+    for client in [&b"QUIT\r\n"[..], b"EHLO client.example\r\n", b"HELO x\r\n"] {
+        assert!(is_match(detect_smtp, client, admin, false), "{client:?}");
+    }
+    assert_eq!(detect_smtp(&input(b"QU", admin, false)), Sniff::NeedMore);
+    assert!(!is_match(detect_smtp, b"USER a\r\n", admin, false));
+    assert!(!is_match(ftp, b"USER a\r\n", admin, false));
+    // A 421 that names nothing (vsftpd's): FTP or SMTP by the client.
+    let busy = b"421 There are too many connected users, please try later.\r\n";
+    assert_eq!(detect_smtp(&input(b"", busy, false)), Sniff::NeedMore);
+    assert_eq!(ftp(&input(b"", busy, false)), Sniff::NeedMore);
+    assert!(!is_match(detect_smtp, b"", busy, true));
+    assert!(!is_match(ftp, b"", busy, true));
+    assert!(is_match(ftp, b"USER anonymous\r\n", busy, false));
+    assert!(!is_match(detect_smtp, b"USER anonymous\r\n", busy, false));
+    assert!(is_match(detect_smtp, b"EHLO x\r\n", busy, false));
+    assert!(!is_match(detect_smtp, b"QUIT\r\n", busy, false));
+    // A 421 that names FTP is FTP.
+    let ftp_busy = b"421 Too many users on this FTP server\r\n";
+    assert!(is_match(ftp, b"", ftp_busy, false));
+    assert!(!is_match(detect_smtp, b"", ftp_busy, true));
+    // Not an enhanced status code; not a reply line.
+    for server in [
+        &b"421 4.3 busy\r\n"[..],
+        b"421 6.3.2 busy\r\n",
+        b"554 5.7.1234 busy\r\n",
+        b"4210 busy\r\n",
+    ] {
+        assert!(!is_match(detect_smtp, b"", server, true), "{server:?}");
+    }
 }
 
 #[test]

@@ -52,6 +52,7 @@ mod stun;
 mod syslog;
 mod tds;
 mod telnet;
+mod tftp;
 mod tls;
 mod wireguard;
 mod xmpp;
@@ -180,7 +181,8 @@ impl Detector {
 }
 
 /// Every detector family, in the order the registry tries them. Specific,
-/// strongly-framed protocols come before loose text protocols.
+/// strongly-framed protocols come before loose text protocols; TFTP, whose
+/// first data block has only a 4-byte header, comes last.
 pub(crate) const FAMILIES: &[&[Detector]] = &[
     tls::DETECTORS,
     quic::DETECTORS,
@@ -221,4 +223,5 @@ pub(crate) const FAMILIES: &[&[Detector]] = &[
     irc::DETECTORS,
     telnet::DETECTORS,
     syslog::DETECTORS,
+    tftp::DETECTORS,
 ];

@@ -10,6 +10,9 @@
 //! zero both; chrony's client requests say 32). A server's answer also needs a
 //! non-zero transmit timestamp and, unless it is a kiss-o'-death, a
 //! stratum of 1 to 15.
+//!
+//! Mode 6 control messages (`ntpq`, monitoring probes) match on their own
+//! 12-byte header; see [`control`].
 
 use super::cursor::{at, be16_at, be32_at};
 use super::{Detector, Input, Meta, Proto, Sniff};
@@ -46,6 +49,9 @@ fn packet(buf: &[u8], from_initiator: bool) -> Option<Meta<'_>> {
     let stratum = at(buf, 1)?;
     let poll = at(buf, 2)? as i8;
     let precision = at(buf, 3)? as i8;
+    if mode == 6 {
+        return control(buf, version, from_initiator);
+    }
     let mode_ok = if from_initiator {
         matches!(mode, 1 | 3 | 5)
     } else {
@@ -114,6 +120,54 @@ fn tail_ok(buf: &[u8]) -> bool {
         rest = next;
     }
     false
+}
+
+/// Control message header: flags/version/mode, R/E/M/opcode, sequence,
+/// status, association id, offset, count.
+const CONTROL_HEADER: usize = 12;
+/// Most data bytes one control message carries (ntpd's 468, with room).
+const CONTROL_MAX_DATA: usize = 500;
+
+/// A mode 6 control message (RFC 1305 appendix B, RFC 9327), as `ntpq`
+/// and monitoring probes (Nagios/Icinga `check_ntp_peer`) send to port 123
+/// and servers answer: a known opcode, the response bit set only in the
+/// responder's message, the error and more bits only there too, a request
+/// at offset 0, and a datagram that holds exactly the header, `count`
+/// data bytes, padding to a 4- or 8-byte boundary and optionally a key id
+/// with an MD5 or SHA-1 digest.
+fn control(buf: &[u8], version: u8, from_initiator: bool) -> Option<Meta<'_>> {
+    let op = at(buf, 1)?;
+    let (response, opcode) = (op & 0x80 != 0, op & 0x1f);
+    let offset = be16_at(buf, 8)?;
+    let count = usize::from(be16_at(buf, 10)?);
+    let known = matches!(opcode, 1..=12 | 31);
+    let flags_ok = if from_initiator {
+        op & 0xe0 == 0 && offset == 0
+    } else {
+        response
+    };
+    if !(1..=4).contains(&version) || !known || !flags_ok || count > CONTROL_MAX_DATA {
+        return None;
+    }
+    let tail = buf.len().checked_sub(CONTROL_HEADER + count)?;
+    let pad = (4 - count % 4) % 4;
+    // With a MAC, the data is padded to an 8-byte boundary first.
+    let tail_ok = tail == pad
+        || [pad, pad + 4]
+            .iter()
+            .any(|&p| matches!(tail.checked_sub(p), Some(20 | 24)));
+    if !tail_ok {
+        return None;
+    }
+    Some(Meta {
+        method: Some(if response {
+            b"control-response"
+        } else {
+            b"control"
+        }),
+        version: Some(u32::from(version)),
+        ..Meta::default()
+    })
 }
 
 #[cfg(test)]

@@ -84,3 +84,58 @@ fn chrony_request_with_precision_32_matches() {
     b[0] = 0x21; // symmetric active
     assert_eq!(detect(&input(&b, b"")), Sniff::NotThis);
 }
+
+/// `ntpq -c rv` (ntpsec 1.2.2) against ntpd (ntpsec 1.2.2), recorded by
+/// `testdata/capture_m.py`: a mode 6 READVAR request and its answer.
+const NTPQ: &[u8] = include_bytes!("testdata/udp/ntp/ntpq-readvar.client.bin");
+const NTPD_CONTROL: &[u8] = include_bytes!("testdata/udp/ntp/ntpq-readvar.server.bin");
+
+#[test]
+fn mode_6_control_messages() {
+    assert_eq!(NTPQ[0] & 7, 6);
+    match detect(&input(NTPQ, NTPD_CONTROL)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"control"[..])),
+        other => panic!("{other:?}"),
+    }
+    match detect(&input(b"", NTPD_CONTROL)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"control-response"[..])),
+        other => panic!("{other:?}"),
+    }
+    // READSTAT with a key id and MD5 digest after data padded to 8 bytes.
+    let mut signed = NTPQ.to_vec();
+    signed[1] = 1;
+    signed.extend_from_slice(&[0, 0, 0, 7]);
+    signed.extend_from_slice(&[0xab; 16]);
+    assert!(matches!(detect(&input(&signed, b"")), Sniff::Match(_)));
+    // Data of `count` bytes, padded to 4.
+    let mut write = NTPQ.to_vec();
+    write[1] = 3;
+    write[11] = 6;
+    write.extend_from_slice(b"leap=0\0\0");
+    assert!(matches!(detect(&input(&write, b"")), Sniff::Match(_)));
+    let near_misses: [fn(&mut Vec<u8>); 7] = [
+        // A response bit, error bit or more bit from the initiator.
+        |b| b[1] |= 0x80,
+        |b| b[1] |= 0x40,
+        |b| b[1] |= 0x20,
+        // An unknown opcode, a request at an offset, version 0.
+        |b| b[1] = 13,
+        |b| b[9] = 4,
+        |b| b[0] &= !0x38,
+        // A count the datagram does not hold.
+        |b| b[11] = 8,
+    ];
+    for (i, spoil) in near_misses.iter().enumerate() {
+        let mut bad = NTPQ.to_vec();
+        spoil(&mut bad);
+        assert_eq!(detect(&input(&bad, b"")), Sniff::NotThis, "near miss {i}");
+    }
+    // A response needs the response bit.
+    let mut bad = NTPD_CONTROL.to_vec();
+    bad[1] &= !0x80;
+    assert_eq!(detect(&input(b"", &bad)), Sniff::NotThis);
+    // Trailing bytes that are not padding or a MAC.
+    let mut bad = NTPQ.to_vec();
+    bad.extend_from_slice(&[0; 9]);
+    assert_eq!(detect(&input(&bad, b"")), Sniff::NotThis);
+}

@@ -164,6 +164,8 @@ protocols! {
     Nfs => "nfs",
     /// ONC RPC (Sun RPC) programs other than NFS: portmapper, mountd...
     OncRpc => "onc-rpc",
+    /// TFTP (a request, or the first datagram of the transfer's flow).
+    Tftp => "tftp",
 }
 
 impl fmt::Display for Proto {

@@ -12,6 +12,7 @@
 //! of at least 8 bytes and fill a datagram of at least 1200 bytes (RFC 9000
 //! section 14.1); a responder's Initial needs no minimum. The version is
 //! the metadata; the encrypted ClientHello (and its SNI) is not read.
+//! Meta's mvfst versions (`0xfaceb0xx`, v1's layout) are read like v1.
 //!
 //! Google QUIC Q046 (still sent by Chromium when asked, and by older
 //! Google clients) has the same long-header invariants but its own packet
@@ -39,6 +40,11 @@ const V1: u32 = 0x0000_0001;
 const V2: u32 = 0x6b33_43cf;
 /// IETF drafts 27 to 34: v1's packet types and Initial layout.
 const DRAFTS: std::ops::RangeInclusive<u32> = 0xff00_001b..=0xff00_0022;
+/// Meta's mvfst (Facebook, Instagram, WhatsApp apps and their servers):
+/// `0xfaceb001` to `0xfaceb013` so far (MVFST, MVFST_ALIAS,
+/// MVFST_EXPERIMENTAL...), each with draft 29's / v1's packet layout and
+/// packet types.
+const MVFST: std::ops::RangeInclusive<u32> = 0xface_b001..=0xface_b0ff;
 /// Google QUIC version tag `Q046`.
 const Q046: u32 = u32::from_be_bytes(*b"Q046");
 const MAX_CID: usize = 20;
@@ -75,7 +81,7 @@ fn initial(buf: &[u8], from_client: bool) -> Option<Meta<'_>> {
     let initial_type = match version {
         V1 => 0,
         V2 => 1,
-        v if DRAFTS.contains(&v) => 0,
+        v if DRAFTS.contains(&v) || MVFST.contains(&v) => 0,
         _ => return None,
     };
     if kind != initial_type {

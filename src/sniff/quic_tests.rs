@@ -82,6 +82,32 @@ fn draft_29_initial_names_its_version() {
     assert_eq!(detect(&input(&b, b"")), Sniff::NotThis);
 }
 
+/// mvfst (Meta's QUIC) keeps v1's Initial layout under its own version
+/// numbers (`quic/QuicConstants.h`: MVFST 0xfaceb002, QUIC_V1_ALIAS
+/// 0xfaceb003, MVFST_EXPERIMENTAL 0xfaceb00e, MVFST_ALIAS 0xfaceb010...):
+/// the recorded v1 Initial under those numbers is still QUIC.
+#[test]
+fn mvfst_versions_read_like_v1() {
+    for v in [
+        0xface_b002u32,
+        0xface_b003,
+        0xface_b00e,
+        0xface_b010,
+        0xface_b013,
+    ] {
+        let mut b = V1.to_vec();
+        b[1..5].copy_from_slice(&v.to_be_bytes());
+        match detect(&input(&b, b"")) {
+            Sniff::Match(m) => assert_eq!(m.version, Some(v)),
+            other => panic!("{v:#x}: {other:?}"),
+        }
+    }
+    // A version outside the ranges is not claimed.
+    let mut b = V1.to_vec();
+    b[1..5].copy_from_slice(&0xface_b100u32.to_be_bytes());
+    assert_eq!(detect(&input(&b, b"")), Sniff::NotThis);
+}
+
 #[test]
 fn gquic_q046_chlo_names_version_and_sni() {
     match detect(&input(GQUIC, b"")) {

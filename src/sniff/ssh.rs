@@ -67,12 +67,45 @@ fn parse(line: &[u8]) -> Sniff<Meta<'_>> {
     })
 }
 
-/// The server's identification line. RFC 4253 lets a server send other
-/// lines first, but real servers do not, and waiting on every printable
-/// greeting would hold up SMTP, FTP, POP3 and IMAP; the client's own
-/// identification line (sent at once by real clients) still names SSH.
+/// Most bytes of other lines read before a server's identification line.
+const MAX_PRE_LINES: usize = 4096;
+
+/// The server's identification line, after any other lines RFC 4253
+/// section 4.2 lets a server send first (a TCP wrapper's or an inetd
+/// wrapper's notice; CR LF terminated text that does not begin `SSH-`).
+///
+/// Those lines are only looked through within the bytes already seen:
+/// when they end without an identification line this is not SSH, never a
+/// wait, because waiting on every text greeting would hold up SMTP, FTP,
+/// POP3 and IMAP. The client's own identification line (sent at once by
+/// real clients) still names SSH in that case.
 fn server_ident(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
-    ident(buf, complete)
+    match ident(buf, complete) {
+        Sniff::NotThis => {}
+        other => return other,
+    }
+    let mut rest = buf;
+    let mut read = 0usize;
+    while read < MAX_PRE_LINES {
+        let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
+            return Sniff::NotThis;
+        };
+        let line = rest.get(..lf).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
+            return Sniff::NotThis;
+        }
+        rest = rest.get(lf + 1..).unwrap_or_default();
+        read += lf + 1;
+        match prefix(rest, b"SSH-") {
+            Some(true) => return ident(rest, complete),
+            // A line that may still become `SSH-`: the next segment tells.
+            None if !rest.is_empty() && !complete => return Sniff::NeedMore,
+            None => return Sniff::NotThis,
+            Some(false) => {}
+        }
+    }
+    Sniff::NotThis
 }
 
 #[cfg(test)]
@@ -136,6 +169,38 @@ mod tests {
             Sniff::NotThis
         );
         assert_eq!(detect(&input(b"SSH-2.0- x\r\n", b"")), Sniff::NotThis);
+    }
+
+    /// RFC 4253 section 4.2: a server may send other lines before its
+    /// identification line. Dropbear run by socat behind a wrapper that
+    /// prints a notice first (recorded by `testdata/capture_m.py`).
+    const NOTICE_SERVER: &[u8] = include_bytes!("testdata/tcp/ssh/dropbear-notice.server.bin");
+
+    #[test]
+    fn server_lines_before_the_identification_line() {
+        assert!(!NOTICE_SERVER.starts_with(b"SSH-"));
+        match detect(&input(b"", NOTICE_SERVER)) {
+            Sniff::Match(m) => assert!(m.software.unwrap().starts_with(b"dropbear")),
+            other => panic!("{other:?}"),
+        }
+        let built = b"Authorized use only.\r\n\r\nSSH-2.0-OpenSSH_9.2p1\r\n";
+        assert!(matches!(detect(&input(b"", built)), Sniff::Match(_)));
+        // The identification line still arriving after the notice: wait.
+        let start = built.len() - b"SSH-2.0-OpenSSH_9.2p1\r\n".len();
+        for n in start + 1..built.len() {
+            assert_eq!(detect(&input(b"", &built[..n])), Sniff::NeedMore, "{n}");
+        }
+        // Text lines with no identification line after them are not SSH,
+        // at once (a mail or FTP greeting must not wait on SSH).
+        for other in [
+            &b"220-mail.example ESMTP\r\n220 ready\r\n"[..],
+            b"* OK IMAP4rev1 ready\r\n",
+            b"Welcome\r\n",
+            b"Welcome\r\nSSH-3.0-x\r\n",
+            b"Welcome\x00\r\nSSH-2.0-x\r\n",
+        ] {
+            assert_eq!(detect(&input(b"", other)), Sniff::NotThis, "{other:?}");
+        }
     }
 
     #[test]

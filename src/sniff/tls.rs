@@ -6,7 +6,10 @@
 //! whose first message is a ClientHello with a 3.x `client_version`, a
 //! session id of at most 32 bytes and a non-empty, even-length cipher suite
 //! list. SNI, the first ALPN and the highest offered version are read when
-//! the whole ClientHello is in the sample.
+//! the whole ClientHello is in the sample. A ClientHello that continues in
+//! later records is read as far as its first record goes; one whose first
+//! record is too short even for the handshake header (1 to 3 bytes) needs
+//! the next handshake record's header after it.
 //!
 //! An SSL 2.0 CLIENT-HELLO also matches (SSL 2.0 itself, or the
 //! backward-compatible hello of RFC 5246 appendix E.2 that old OpenSSL,
@@ -74,6 +77,7 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
     let rec_len = match header.3 {
         None => return Sniff::NeedMore,
         Some(n) if (4..=MAX_RECORD as u16).contains(&n) => n as usize,
+        Some(n @ 1..=3) => return tiny_first_record(buf, usize::from(n), want, complete),
         Some(_) => return Sniff::NotThis,
     };
     match header.4 {
@@ -103,6 +107,32 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
             _ => Sniff::NeedMore,
         },
     }
+}
+
+/// A hello whose first record holds fewer than the 4 bytes of the
+/// handshake header (RFC 8446 section 5.1 lets a handshake message span
+/// records of any size; DPI-evasion tools such as ByeDPI's `--tlsrec`
+/// split the ClientHello's record that way). The record must open with the
+/// hello's type and be followed by another handshake record of the same
+/// major version; the match then waits for nothing more.
+fn tiny_first_record(buf: &[u8], len: usize, want: u8, complete: bool) -> Sniff<Meta<'_>> {
+    let next = 5 + len;
+    let checks = [
+        (5, Some(want)),
+        (next, Some(HANDSHAKE)),
+        (next + 1, Some(3)),
+        (next + 2, None),
+    ];
+    for (i, expect) in checks {
+        match (at(buf, i), expect) {
+            (None, _) if complete => return Sniff::NotThis,
+            (None, _) => return Sniff::NeedMore,
+            (Some(b), Some(e)) if b != e => return Sniff::NotThis,
+            (Some(minor), None) if minor > 4 => return Sniff::NotThis,
+            _ => {}
+        }
+    }
+    Sniff::Match(Meta::default())
 }
 
 /// SSL 2.0 header (2) + msg_type (1) + version, cipher_spec_length,

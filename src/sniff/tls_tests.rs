@@ -138,3 +138,52 @@ fn sslv2_head_must_add_up() {
         Sniff::NotThis
     );
 }
+
+/// curl's recorded ClientHello re-framed as RFC 8446 section 5.1 allows
+/// (and ByeDPI's `--tlsrec` does): a first record of `k` bytes, then a
+/// record with the rest of the handshake message.
+fn split_records(hello: &[u8], k: usize) -> Vec<u8> {
+    let body = &hello[5..];
+    let mut out = Vec::new();
+    for part in [&body[..k], &body[k..]] {
+        out.extend_from_slice(&[22, 3, 1]);
+        out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+#[test]
+fn hello_split_before_the_handshake_header_ends() {
+    for k in 1..=3 {
+        let buf = split_records(CURL, k);
+        assert!(
+            matches!(detect(&input(&buf, false)), Sniff::Match(_)),
+            "{k}"
+        );
+        for n in 0..buf.len() {
+            assert_ne!(detect(&input(&buf[..n], false)), Sniff::NotThis, "{k}: {n}");
+        }
+        // Cut before the second record's header: not enough to name it.
+        assert_eq!(detect(&input(&buf[..5 + k], true)), Sniff::NotThis);
+        // The first record must open a ClientHello, the next must be a
+        // handshake record of TLS.
+        let mut bad = buf.clone();
+        bad[5] = 2;
+        assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+        let mut bad = buf.clone();
+        bad[5 + k] = 23;
+        assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+        let mut bad = buf.clone();
+        bad[5 + k + 2] = 9;
+        assert_eq!(detect(&input(&bad, false)), Sniff::NotThis);
+    }
+    // Longer first records were already read as a partial hello.
+    for k in [4, 10, 40] {
+        let buf = split_records(CURL, k);
+        assert!(
+            matches!(detect(&input(&buf, false)), Sniff::Match(_)),
+            "{k}"
+        );
+    }
+}

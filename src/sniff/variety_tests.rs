@@ -1,5 +1,5 @@
 //! Metadata read from the fixtures of more clients and servers
-//! (capture_k.py): not only which protocol each flow is, but what the
+//! (capture_k.py, capture_m.py): not only which protocol each flow is, but what the
 //! detector reports of it (SNI and version of every TLS client, HTTP
 //! method and Host of odd requests, SSH software, RPC program...).
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -211,6 +211,74 @@ const EXPECT: &[Expect] = &[
         Some("SUBSCRIBE"),
         None,
         None,
+    ),
+    // capture_m.py: a method longer than 11 bytes, an empty line first.
+    (
+        "tcp/http/curl-version-control",
+        None,
+        Some("127.0.0.1:47600"),
+        Some("VERSION-CONTROL"),
+        None,
+        Some(0x0101),
+    ),
+    (
+        "tcp/http/nc-leading-crlf",
+        None,
+        Some("127.0.0.1"),
+        Some("GET"),
+        None,
+        Some(0x0101),
+    ),
+    (
+        "tcp/ssh/dropbear-notice",
+        None,
+        None,
+        None,
+        Some("dropbear_2022.83"),
+        Some(2),
+    ),
+    (
+        "tcp/ftp/pyftpdlib-multiline",
+        None,
+        None,
+        Some("USER"),
+        Some("Welcome to the fixture.test archive."),
+        None,
+    ),
+    (
+        "tcp/ssh/curl-libssh2",
+        None,
+        None,
+        None,
+        Some("libssh2_1.10.0"),
+        Some(2),
+    ),
+    (
+        "tcp/ssh/plink",
+        None,
+        None,
+        None,
+        Some("PuTTY_Release_0.78"),
+        Some(2),
+    ),
+    (
+        "tcp/ftp/lftp",
+        None,
+        None,
+        Some("FEAT"),
+        Some("pyftpdlib 1.5.7 ready."),
+        None,
+    ),
+    // A DNS UPDATE (opcode 5): the zone section read as the question.
+    ("udp/dns/nsupdate", None, None, Some("query"), None, None),
+    ("tcp/dns/nsupdate", None, None, Some("query"), None, None),
+    (
+        "udp/ntp/ntpq-readvar",
+        None,
+        None,
+        Some("control"),
+        None,
+        Some(2),
     ),
 ];
 
