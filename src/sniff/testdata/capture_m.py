@@ -40,8 +40,9 @@ Programs and versions behind each fixture (Debian 12):
                                  in.tftpd (tftpd-hpa 5.2) on lo, recorded with tcpdump:
                                  tftp-hpa-rrq (RRQ, octet), curl-rrq-options (RRQ with
                                  tsize/blksize options), tftp-hpa-rrq-missing (RRQ,
-                                 netascii), tftp-hpa-wrq (WRQ); and what the server
-                                 opens each transfer's flow with, from its own port:
+                                 netascii), tftp-hpa-wrq (WRQ); and, as negatives in
+                                 unnamed/tftp-transfer/, what the server opens each
+                                 transfer's flow with, from its own port:
                                  tftpd-hpa-data (DATA block 1), tftpd-hpa-oack (OACK),
                                  tftpd-hpa-error (ERROR 1), tftpd-hpa-ack0 (ACK 0)
   udp/ntp/ntpq-readvar           ntpq (ntpsec 1.2.2) -c rv <-> ntpd (ntpsec 1.2.2):
@@ -238,7 +239,7 @@ def tftp():
         ("tftp-hpa-wrq", "tftpd-hpa-ack0",
          ["tftp", "-m", "octet", "127.0.0.1", str(port), "-c", "put", upload, "new.txt"]),
     ]
-    if not any(want(f"udp/tftp/{a}") or want(f"udp/tftp/{b}") for a, b, _ in runs):
+    if not any(want(f"udp/tftp/{a}") or want(f"unnamed/tftp-transfer/{b}") for a, b, _ in runs):
         return
     dump = spawn(["tcpdump", "-i", "lo", "-U", "-w", pcap, "udp"])
     server = spawn([TFTPD, "-L", "-c", "-u", "root", "-s", d, "-a", f"127.0.0.1:{port}"])
@@ -260,7 +261,7 @@ def tftp():
     for (req, answer, _), (i, client_port) in zip(runs, requests):
         reply = next(p for sp, dp, p in grams[i + 1:] if dp == client_port and sp != port)
         write(f"udp/tftp/{req}.client.bin", grams[i][2])
-        write(f"udp/tftp/{answer}.client.bin", reply)
+        write(f"unnamed/tftp-transfer/{answer}.bin", reply)
 
 
 def ntp():
