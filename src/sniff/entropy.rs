@@ -43,7 +43,9 @@ pub fn bits_per_byte(buf: &[u8]) -> f64 {
         .map(|&c| table.get(c as usize).copied().unwrap_or(0.0))
         .sum();
     let n = sample.len() as f64;
-    n.log2() - sum / n
+    // A sample of one repeated byte is exactly 0, but `log2(n) - n*log2(n)/n`
+    // can round to a hair below it (found by fuzzing: -8.9e-16).
+    (n.log2() - sum / n).clamp(0.0, 8.0)
 }
 
 /// Whether `buf` looks like ciphertext or compressed data. Short samples
@@ -65,6 +67,15 @@ mod tests {
     fn text_is_not_encrypted() {
         let t = b"GET / HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
         assert!(!looks_encrypted(t));
+    }
+
+    #[test]
+    fn one_repeated_byte_is_zero_bits_never_below() {
+        // 89 zero bytes came out at -8.9e-16 before the clamp (fuzzing).
+        for n in 1..=WINDOW {
+            let bits = bits_per_byte(&vec![0u8; n]);
+            assert!((0.0..1e-9).contains(&bits), "{n} bytes: {bits}");
+        }
     }
 
     #[test]
