@@ -123,3 +123,21 @@ fn greeting_lines_without_a_code() {
         Sniff::Match((Which::Smtp, _))
     ));
 }
+
+#[test]
+fn filezilla_server_greetings_are_ftp_before_the_client_speaks() {
+    // The greetings of FileZilla Server 1.x and 0.9.x as their source and
+    // documentation give them (no real fixture: the server is not in
+    // Debian). Neither says FTP; while the client waited for more, the
+    // flow sat out the hold bound.
+    for g in [
+        &b"220-FileZilla Server 1.8.0\r\n220 Please visit https://filezilla-project.org/\r\n"[..],
+        b"220-FileZilla Server version 0.9.60 beta\r\n220-written by Tim Kosse (tim.kosse@filezilla-project.org)\r\n220 Please visit https://filezilla-project.org/\r\n",
+    ] {
+        assert!(
+            matches!(detect(&input(b"", g, false)), Sniff::Match(_)),
+            "{}",
+            String::from_utf8_lossy(g)
+        );
+    }
+}

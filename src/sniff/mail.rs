@@ -305,8 +305,13 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
 }
 
 /// `FTP` in a greeting (`vsFTPd`, `ProFTPD`, `FTP server`), but not
-/// `SFTP`/`TFTP` words nor `ftp.` host names.
+/// `SFTP`/`TFTP` words nor `ftp.` host names; or FileZilla Server's name,
+/// whose greeting (`220-FileZilla Server 1.8.0`, `220 Please visit
+/// https://filezilla-project.org/`) never says FTP.
 fn names_ftp(text: &[u8]) -> bool {
+    if contains_ci(text, b"FileZilla Server") {
+        return true;
+    }
     let word_start =
         |i: usize| i == 0 || text.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
     (0..text.len()).any(|i| {
