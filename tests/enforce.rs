@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use portcullis::lab::demo::{probe, Probe, DEMO};
-use portcullis::lab::{Lab, SERVER4, SERVER4_B};
+use portcullis::lab::{Lab, CLIENT4, SERVER4, SERVER4_B};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -297,4 +297,55 @@ fn queued_syn_mode_still_enforces_and_queues_the_syn() {
     assert!((20..=24).contains(&queued), "{queued} packets queued");
     let c = stop(&mut lab);
     assert_eq!(c["syns_logged"], 0, "{c:?}");
+}
+
+/// A DNS-family answer sent as the first datagram of a flow of its own:
+/// an LLMNR answer comes back unicast from 5355 after a multicast query
+/// that conntrack does not tie to it (RFC 4795 2.5), an mDNS answer to a
+/// legacy unicast query from 5353, a DNS answer whose query the gateway
+/// never saw from 53. Each must reach the asker and be judged from the
+/// answering side (its protocol on its own port), not as its protocol on
+/// the asker's random port (which the default policy would refuse).
+#[test]
+fn dns_family_answers_seen_first_pass_and_are_judged_from_the_answerer() {
+    let mut lab = lab("answers");
+    let ev = enforce(&mut lab, &["--log-all"]);
+    // From the second server address: dnsmasq holds 198.18.2.2:53.
+    let (c, s) = (lab.client.clone(), lab.server.clone());
+    // A well-formed answer: QR set, one question ("host" A IN), one A record.
+    const ANSWER: &str = "bytes.fromhex('12348000000100010000000004686f73740000010001c00c000100010000001e0004c6120202')";
+    for (i, (sport, proto)) in [(5355u16, "llmnr"), (5353, "mdns"), (53, "dns")]
+        .into_iter()
+        .enumerate()
+    {
+        let dport = 40123 + i as u16;
+        let name = format!("asker-{sport}");
+        let recv = format!(
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.bind(('{CLIENT4}',{dport}))\ns.settimeout(5)\n\
+             try:\n  d,a=s.recvfrom(2048)\n  print('got',a[1],len(d))\n\
+             except socket.timeout:\n  print('timeout')\n"
+        );
+        lab.spawn(&c, &name, &["python3", "-c", &recv]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let send = format!(
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.bind(('{SERVER4_B}',{sport}))\ns.sendto({ANSWER},('{CLIENT4}',{dport}))\n"
+        );
+        let out = lab.run(&s, &["python3", "-c", &send]).unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(lab.wait(&name, Duration::from_secs(8)), Some(0));
+        let got = lab.log_of(&name);
+        assert!(
+            got.contains(&format!("got {sport} ")),
+            "{proto} answer from {sport} did not arrive: {got}\n{:?}",
+            events(&ev)
+        );
+        let e = wait_event(&ev, |e| e["app_proto"] == proto)
+            .unwrap_or_else(|| panic!("no {proto} event: {:?}", events(&ev)));
+        assert_eq!(e["action"], "allow", "{e}");
+        assert_eq!(e["dest_ip"], SERVER4_B, "{e}");
+        assert_eq!(e["dest_port"], sport, "{e}");
+        assert_eq!(e["src_port"], dport, "{e}");
+    }
 }
