@@ -292,7 +292,8 @@ fn syn_flood_keeps_memory_bounded_evicts_oldest_and_still_classifies() {
         "{counters:?} {}",
         lab.log_of("flood")
     );
-    assert!(peak < 96 * 1024, "peak RSS {peak} KiB (start {base} KiB)");
+    // Issue 5: peak RSS <= 32 MB under a flood (7 MiB measured here).
+    assert!(peak < 32 * 1024, "peak RSS {peak} KiB (start {base} KiB)");
 }
 
 fn craft_hello(lab: &Lab, port: u16, order: &str, piece: usize) -> String {
