@@ -7,7 +7,7 @@
 //! the first match wins and "need more" turns into `unknown`.
 
 use super::entropy::looks_encrypted;
-use super::{Input, Meta, Proto, Sniff, Transport, FAMILIES};
+use super::{tls, Input, Meta, Proto, Sniff, Transport, FAMILIES};
 
 /// The registry's answer for a flow's sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,11 +72,19 @@ pub fn classify<'a>(input: &Input<'a>, midstream: bool) -> Verdict<'a> {
         }
     }
     if need && !exhausted {
-        Verdict::NeedMore
-    } else {
-        Verdict::Unknown {
-            encrypted: looks_encrypted(input.client) || looks_encrypted(input.server),
-        }
+        return Verdict::NeedMore;
+    }
+    // A TLS stream picked up after its handshake: records, no hello. Only
+    // for flows whose start was not seen, and only once no detector
+    // matched or waits.
+    if midstream
+        && input.transport == Transport::Tcp
+        && (tls::midstream_records(input.client) || tls::midstream_records(input.server))
+    {
+        return identified(Proto::Tls, Meta::default(), false);
+    }
+    Verdict::Unknown {
+        encrypted: looks_encrypted(input.client) || looks_encrypted(input.server),
     }
 }
 

@@ -52,6 +52,52 @@ fn detect<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     hello(input.server, SERVER_HELLO, input.complete)
 }
 
+/// Record content types: change_cipher_spec, alert, handshake,
+/// application_data (RFC 8446 section 5.1).
+const RECORD_TYPES: std::ops::RangeInclusive<u8> = 20..=23;
+const APPLICATION_DATA: u8 = 23;
+/// Body bytes of an unfinished record before its entropy is judged.
+const MIDSTREAM_BODY: usize = 256;
+
+/// Bytes of a TLS stream picked up after its handshake (a capture that
+/// began late, a conntrack pickup after a restart): a run of record
+/// headers (content type 20-23, version 3.0 to 3.4, a non-empty length
+/// within the record limit), each where the previous record ends. Named
+/// on two chained headers, on one record that ends exactly where the
+/// bytes end, or on one application-data record still arriving whose
+/// first 256 or more body bytes look encrypted. Only for flows whose start
+/// was not seen: a flow that opens with application data is not TLS.
+pub(super) fn midstream_records(buf: &[u8]) -> bool {
+    let mut at = 0usize;
+    let mut headers = 0usize;
+    let mut first_type = 0u8;
+    while let Some(&[ty, major, minor, hi, lo]) = buf
+        .get(at..at + 5)
+        .and_then(|h| <&[u8; 5]>::try_from(h).ok())
+    {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        if !RECORD_TYPES.contains(&ty) || major != 3 || minor > 4 || len == 0 || len > MAX_RECORD {
+            return false;
+        }
+        if headers == 0 {
+            first_type = ty;
+        }
+        headers += 1;
+        at += 5 + len;
+    }
+    match headers {
+        0 => false,
+        1 if at == buf.len() => true,
+        1 => {
+            first_type == APPLICATION_DATA
+                && at > buf.len()
+                && buf.len() >= 5 + MIDSTREAM_BODY
+                && super::entropy::looks_encrypted(buf.get(5..).unwrap_or_default())
+        }
+        _ => true,
+    }
+}
+
 /// Checks the record header and the first handshake message header, then
 /// parses the hello body as far as the sample allows.
 fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {

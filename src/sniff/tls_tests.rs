@@ -187,3 +187,89 @@ fn hello_split_before_the_handshake_header_ends() {
         );
     }
 }
+
+/// What Python's ssl (the system OpenSSL) sent after a TLS 1.3 and a TLS
+/// 1.2 handshake: an HTTP request, and a 20 KB answer in two records
+/// (`testdata/capture_midstream.py`).
+const MIDSTREAM: [(&[u8], &[u8]); 2] = [
+    (
+        include_bytes!("testdata/midstream/tls/python-ssl-tls13-appdata.client.bin"),
+        include_bytes!("testdata/midstream/tls/python-ssl-tls13-appdata.server.bin"),
+    ),
+    (
+        include_bytes!("testdata/midstream/tls/python-ssl-tls12-appdata.client.bin"),
+        include_bytes!("testdata/midstream/tls/python-ssl-tls12-appdata.server.bin"),
+    ),
+];
+
+fn pickup<'a>(client: &'a [u8], server: &'a [u8], complete: bool) -> Input<'a> {
+    Input {
+        client: client.get(..crate::sniff::SAMPLE_MAX).unwrap_or(client),
+        server: server.get(..crate::sniff::SAMPLE_MAX).unwrap_or(server),
+        transport: Transport::Tcp,
+        client_port: 40000,
+        server_port: 8443,
+        complete,
+    }
+}
+
+#[test]
+fn a_stream_picked_up_after_its_handshake_is_tls_only_when_midstream() {
+    use crate::sniff::{classify, Verdict};
+    for (c, s) in MIDSTREAM {
+        // One side or both, as the pickup saw them; the server's first
+        // record (16 KB) is still arriving in an 8 KB sample.
+        for (client, server) in [(c, s), (c, &b""[..]), (&b""[..], s)] {
+            for complete in [false, true] {
+                let got = classify(&pickup(client, server, complete), true);
+                assert!(
+                    matches!(got, Verdict::Identified(m) if m.proto == Proto::Tls),
+                    "{got:?}"
+                );
+                // A flow whose start was seen and that opens with records
+                // but no hello is not TLS.
+                let seen = classify(&pickup(client, server, complete), false);
+                assert!(!matches!(seen, Verdict::Identified(_)), "{seen:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn midstream_records_need_a_chain_an_exact_end_or_ciphertext() {
+    let (c, s) = MIDSTREAM[0];
+    assert!(midstream_records(c));
+    // One record cut short, its body not yet 256 bytes: not enough.
+    assert!(!midstream_records(&s[..5 + 200]));
+    assert!(midstream_records(&s[..5 + 300]));
+    // The same header over a body of text or zeros is not ciphertext.
+    let mut plain = s[..5].to_vec();
+    plain.extend(std::iter::repeat_n(b'a', 1000));
+    assert!(!midstream_records(&plain));
+    // Two records chained; a second header that is not a record.
+    let mut two = c.to_vec();
+    two.extend_from_slice(&c[..20]);
+    assert!(midstream_records(&two));
+    let mut bad = c.to_vec();
+    bad.extend_from_slice(b"GET / HTTP/1.1\r\n");
+    assert!(!midstream_records(&bad));
+    // Wrong content type, major version or an empty or oversized record.
+    for (i, v) in [(0, 24u8), (0, 19), (1, 2), (2, 5), (3, 0x48)] {
+        let mut b = c.to_vec();
+        b[i] = v;
+        assert!(!midstream_records(&b), "byte {i} = {v}");
+    }
+    let mut empty = c.to_vec();
+    empty[3] = 0;
+    empty[4] = 0;
+    assert!(!midstream_records(&empty));
+    // Text and short bytes.
+    for t in [
+        &b""[..],
+        b"\x17\x03\x03",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        b"SSH-2.0-OpenSSH_9.2\r\n",
+    ] {
+        assert!(!midstream_records(t));
+    }
+}
