@@ -28,7 +28,7 @@
 //! transaction, so a reload that changes the divert set replaces it
 //! without a gap; no divert rule at all removes every piece.
 
-use super::iptables::run;
+use super::iptables::{jump_args, run, without_existing_jumps, Family};
 use super::{RulesError, MARK_MASK};
 use crate::policy::divert::Divert;
 use crate::policy::model::Cidr;
@@ -68,19 +68,7 @@ impl DivertPlan {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Family {
-    V4,
-    V6,
-}
-
 impl Family {
-    fn tool(self) -> &'static str {
-        match self {
-            Family::V4 => "iptables",
-            Family::V6 => "ip6tables",
-        }
-    }
     fn ip(self) -> &'static str {
         match self {
             Family::V4 => "-4",
@@ -251,52 +239,6 @@ const JUMPS: [(&str, &str, &str); 3] = [
     ("filter", "INPUT", INP),
 ];
 
-fn jump(table: &str, op: &str, hook: &str, chain: &str) -> Vec<String> {
-    [
-        "-w",
-        "-t",
-        table,
-        op,
-        hook,
-        "-m",
-        "comment",
-        "--comment",
-        "portcullis",
-        "-j",
-        chain,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-fn run_s(cmd: &str, args: &[String], stdin: Option<&str>) -> Result<String, RulesError> {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(cmd, &a, stdin)
-}
-
-/// Drops the `-I` jump lines whose jump already exists.
-fn without_existing_jumps(text: &str, fam: Family) -> String {
-    let mut table = "";
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        if let Some(t) = line.strip_prefix('*') {
-            table = t;
-        }
-        let mut w = line.split_whitespace();
-        if let (Some("-I"), Some(hook)) = (w.next(), w.next()) {
-            if let Some(chain) = line.rsplit(' ').next() {
-                if run_s(fam.tool(), &jump(table, "-C", hook, chain), None).is_ok() {
-                    continue;
-                }
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 fn route(fam: Family, add: bool) -> Result<(), RulesError> {
     let t = ROUTE_TABLE.to_string();
     let mark = format!("0x{MARK_DIVERT:08x}/0x{MARK_MASK:08x}");
@@ -377,22 +319,14 @@ pub fn install(plan: &DivertPlan) -> Result<(), RulesError> {
 fn remove_family(fam: Family) -> Result<(), RulesError> {
     for (table, hook, chain) in JUMPS {
         for _ in 0..64 {
-            if run_s(fam.tool(), &jump(table, "-D", hook, chain), None).is_err() {
+            if run(fam.tool(), &jump_args(table, "-D", hook, chain), None).is_err() {
                 break;
             }
         }
-        let args = |op: &str| {
-            vec![
-                "-w".into(),
-                "-t".into(),
-                table.into(),
-                op.into(),
-                chain.into(),
-            ]
-        };
-        if run_s(fam.tool(), &args("-S"), None).is_ok() {
-            run_s(fam.tool(), &args("-F"), None)?;
-            run_s(fam.tool(), &args("-X"), None)?;
+        let args = |op| ["-w", "-t", table, op, chain];
+        if run(fam.tool(), &args("-S"), None).is_ok() {
+            run(fam.tool(), &args("-F"), None)?;
+            run(fam.tool(), &args("-X"), None)?;
         }
     }
     route(fam, false)

@@ -13,14 +13,15 @@ use std::process::{Command, Stdio};
 #[derive(Debug, Clone, Copy)]
 pub struct Iptables;
 
-#[derive(Clone, Copy)]
-enum Family {
+/// An address family and its iptables tool (shared with the divert rules).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Family {
     V4,
     V6,
 }
 
 impl Family {
-    fn tool(self) -> &'static str {
+    pub(super) fn tool(self) -> &'static str {
         match self {
             Family::V4 => "iptables",
             Family::V6 => "ip6tables",
@@ -267,18 +268,26 @@ impl Iptables {
     }
 }
 
-/// Removes the `-I HOOK 1 ... -j PORTCULLIS` lines of a restore script
-/// whose jump already exists in that table.
-fn without_existing_jumps(text: &str, fam: Family) -> String {
+/// Removes the `-I HOOK 1 -m comment --comment portcullis -j CHAIN` lines
+/// of a restore script whose jump already exists in that table (this
+/// backend's chains and the divert rules' alike).
+pub(super) fn without_existing_jumps(text: &str, fam: Family) -> String {
     let mut table = "filter";
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         if let Some(t) = line.strip_prefix('*') {
             table = t;
         }
-        let is_jump = line.starts_with("-I ") && line.ends_with(&format!("-j {CHAIN}"));
-        let hook = line.split_whitespace().nth(1).unwrap_or("");
-        if is_jump && jump_exists(fam, table, hook) {
+        let mut words = line.split_whitespace();
+        let jump = match (words.next(), words.next(), line.rsplit_once(" -j ")) {
+            (Some("-I"), Some(hook), Some((head, chain)))
+                if head.ends_with("--comment portcullis") =>
+            {
+                Some((hook, chain))
+            }
+            _ => None,
+        };
+        if jump.is_some_and(|(hook, chain)| jump_exists(fam, table, hook, chain)) {
             continue;
         }
         out.push_str(line);
@@ -287,7 +296,13 @@ fn without_existing_jumps(text: &str, fam: Family) -> String {
     out
 }
 
-fn jump_args<'a>(table: &'a str, op: &'a str, hook: &'a str) -> [&'a str; 11] {
+/// The arguments of a `portcullis`-commented jump from `hook` to `chain`.
+pub(super) fn jump_args<'a>(
+    table: &'a str,
+    op: &'a str,
+    hook: &'a str,
+    chain: &'a str,
+) -> [&'a str; 11] {
     [
         "-w",
         "-t",
@@ -299,12 +314,12 @@ fn jump_args<'a>(table: &'a str, op: &'a str, hook: &'a str) -> [&'a str; 11] {
         "--comment",
         "portcullis",
         "-j",
-        CHAIN,
+        chain,
     ]
 }
 
-fn jump_exists(fam: Family, table: &str, hook: &str) -> bool {
-    run(fam.tool(), &jump_args(table, "-C", hook), None).is_ok()
+fn jump_exists(fam: Family, table: &str, hook: &str, chain: &str) -> bool {
+    run(fam.tool(), &jump_args(table, "-C", hook, chain), None).is_ok()
 }
 
 impl Iptables {
@@ -322,7 +337,7 @@ impl Iptables {
                     .filter(|l| l.ends_with(&format!("-j {CHAIN}")))
                     .count();
                 for _ in 1..n {
-                    run(fam.tool(), &jump_args(table, "-D", hook), None)?;
+                    run(fam.tool(), &jump_args(table, "-D", hook, CHAIN), None)?;
                 }
             }
         }
@@ -334,8 +349,8 @@ impl Iptables {
     fn drop_foreign_hooks(fam: Family, hook: Hook) -> Result<(), RulesError> {
         for table in TABLES {
             for h in ["FORWARD", "OUTPUT", "INPUT"] {
-                if !hooks(hook).contains(&h) && jump_exists(fam, table, h) {
-                    run(fam.tool(), &jump_args(table, "-D", h), None)?;
+                if !hooks(hook).contains(&h) && jump_exists(fam, table, h, CHAIN) {
+                    run(fam.tool(), &jump_args(table, "-D", h, CHAIN), None)?;
                 }
             }
         }
