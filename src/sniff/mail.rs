@@ -290,10 +290,7 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
             g.done = true;
             return Sniff::Match(g);
         }
-        let used = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| i + 1);
+        let used = line_len(rest);
         rest = rest.get(used..).unwrap_or_default();
         read += used;
     }
@@ -302,6 +299,13 @@ fn greeting(buf: &[u8], complete: bool) -> Sniff<Greeting<'_>> {
     } else {
         Sniff::Match(g)
     }
+}
+
+/// Bytes up to and including the first LF (all of `rest` without one).
+fn line_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .position(|&b| b == b'\n')
+        .map_or(rest.len(), |i| i + 1)
 }
 
 /// `FTP` in a greeting (`vsFTPd`, `ProFTPD`, `FTP server`), but not
@@ -367,10 +371,7 @@ fn refusal<'a>(input: &Input<'a>, is_554: bool) -> Sniff<(Which, Meta<'a>)> {
         if sep != Some(&b'-') {
             break;
         }
-        let used = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| i + 1);
+        let used = line_len(rest);
         rest = rest.get(used..).unwrap_or_default();
         read += used;
     }
