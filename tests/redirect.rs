@@ -195,6 +195,17 @@ fn redirect_rules_send_diverted_flows_to_their_target_and_judge_the_rest() {
     assert!(!String::from_utf8_lossy(&ip_rules.stdout).contains("4201"));
 }
 
+/// Runs `portcullis run ARGS` in the gateway, which must exit 1; its stderr.
+fn refused_run(lab: &Lab, args: &[&str]) -> String {
+    let exe = exe();
+    let mut argv = vec![exe.to_str().unwrap(), "run"];
+    argv.extend_from_slice(args);
+    let o = lab.output(&lab.gw, &argv, Duration::from_secs(20)).unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
 #[test]
 fn host_mode_and_udp_redirects_are_refused_with_the_reason() {
     let lab = lab("redirno");
@@ -206,47 +217,17 @@ fn host_mode_and_udp_redirects_are_refused_with_the_reason() {
             + "\n[[rule]]\nname = \"dns-sink\"\nprotocols = [\"dns\"]\naction = \"redirect\"\nredirect = \"198.18.2.2:53\"\n",
     )
     .unwrap();
-    let gw = lab.gw.clone();
-    let o = lab
-        .output(
-            &gw,
-            &[
-                exe().to_str().unwrap(),
-                "run",
-                "--policy",
-                &pol,
-                "--state-file",
-                &state,
-            ],
-            Duration::from_secs(20),
-        )
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused_run(&lab, &["--policy", &pol, "--state-file", &state]);
     assert!(
         err.contains("dns-sink") && err.contains("TCP only"),
         "{err}"
     );
     let tcp = lab.path("tcp.toml");
     std::fs::write(&tcp, policy(1, true)).unwrap();
-    let o = lab
-        .output(
-            &gw,
-            &[
-                exe().to_str().unwrap(),
-                "run",
-                "--policy",
-                &tcp,
-                "--hook",
-                "host",
-                "--state-file",
-                &state,
-            ],
-            Duration::from_secs(20),
-        )
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = refused_run(
+        &lab,
+        &["--policy", &tcp, "--hook", "host", "--state-file", &state],
+    );
     assert!(err.contains("gateway mode only"), "{err}");
     assert!(!gw_rules(&lab).contains("PORTCULLIS"));
 }

@@ -520,15 +520,21 @@ def variety_http():
         write(f"tcp/http/{name}.client.bin", data)
 
 
-def variety_ssh():
-    if not want("tcp/ssh/"):
-        return
-    d = tempfile.mkdtemp(prefix="pk-dropbear-")
+def start_dropbear(port, prefix):
+    """A plain dropbear on 127.0.0.1:port with a fresh ed25519 host key in
+    a temporary directory; (that directory, the process)."""
+    d = tempfile.mkdtemp(prefix=prefix)
     key = os.path.join(d, "ed25519")
     subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return d, spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
+
+
+def variety_ssh():
+    if not want("tcp/ssh/"):
+        return
     port = 47540
-    p = spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
+    d, p = start_dropbear(port, "pk-dropbear-")
     try:
         wait_port(port)
         if want("tcp/ssh/dropbear"):

@@ -55,7 +55,8 @@ import os, shutil, struct, subprocess, sys, tempfile, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from capture_k import (first_client_bytes, first_datagram, lo_exchange,  # noqa: E402
-                       relay_flow, spawn, stop, wait_port, want, write)
+                       relay_flow, spawn, start_dropbear, stop, wait_port, want,
+                       write)
 
 NETNS = "pk-fixture-ntp"
 # ntpsec's programs; override to run them from an unpacked package.
@@ -109,12 +110,8 @@ def ssh():
 def ssh_clients():
     """curl's sftp:// client (libssh2) and PuTTY's plink against a plain
     dropbear."""
-    d = tempfile.mkdtemp(prefix="pk-dropbear-clients-")
-    key = os.path.join(d, "ed25519")
-    subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = 47612
-    p = spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{port}", "-r", key])
+    d, p = start_dropbear(port, "pk-dropbear-clients-")
     try:
         wait_port(port)
         for i, (name, cmd) in enumerate([
