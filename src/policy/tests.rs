@@ -36,7 +36,51 @@ fn builtin_is_application_default() {
     assert_eq!(d.action, Action::Allow);
     let d = p.decide(&facts(Subject::Unidentified, Transport::Tcp, 443));
     assert_eq!((d.action, d.t1571), (Action::Alert, false));
-    assert_eq!(builtin().rule_count(), 1);
+    // Services carried inside TLS and HTTP, and syslog's de facto TCP port.
+    for (proto, port) in [
+        (Proto::Tls, 5986),
+        (Proto::Http, 3128),
+        (Proto::Syslog, 514),
+    ] {
+        let d = p.decide(&facts(Subject::Known(proto), Transport::Tcp, port));
+        assert_eq!(d.action, Action::Allow, "{proto} on {port}");
+    }
+    // Run-time assigned ports: allowed with an alert, never rejected.
+    let dynamic = [
+        (Proto::Dcerpc, Transport::Tcp, 49667, "dcerpc-dynamic-ports"),
+        (
+            Proto::OncRpc,
+            Transport::Tcp,
+            20048,
+            "onc-rpc-assigned-ports",
+        ),
+        (
+            Proto::OncRpc,
+            Transport::Udp,
+            40321,
+            "onc-rpc-assigned-ports",
+        ),
+        (Proto::Stun, Transport::Udp, 61234, "ice-and-dtls-peers"),
+        (Proto::Dtls, Transport::Udp, 443, "ice-and-dtls-peers"),
+    ];
+    for (proto, transport, port, rule) in dynamic {
+        let d = p.decide(&facts(Subject::Known(proto), transport, port));
+        assert_eq!(
+            (d.action, p.rule_name(d.rule)),
+            (Action::Alert, rule),
+            "{proto} on {port}"
+        );
+    }
+    // ... but not outside what each rule names.
+    for (proto, transport, port) in [
+        (Proto::Dcerpc, Transport::Tcp, 8080),
+        (Proto::Stun, Transport::Tcp, 443),
+        (Proto::Dtls, Transport::Tcp, 443),
+    ] {
+        let d = p.decide(&facts(Subject::Known(proto), transport, port));
+        assert_eq!(d.action, Action::Reject, "{proto} on {port}");
+    }
+    assert_eq!(builtin().rule_count(), 4);
 }
 
 const BOTH_WAYS: &str = r#"
