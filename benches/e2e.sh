@@ -207,6 +207,30 @@ cpu_ticks() { [ -n "$ENF_PID" ] && awk '{print $14+$15}' /proc/$ENF_PID/stat || 
 user_ticks() { [ -n "$ENF_PID" ] && awk '{print $14}' /proc/$ENF_PID/stat || echo 0; }
 hwm_kib() { [ -n "$ENF_PID" ] && awk '/VmHWM/{print $2}' /proc/$ENF_PID/status || echo 0; }
 
+# Where the enforcer's CPU goes (PERF=0 skips it): an extra closed loop of
+# HTTP connections under `perf record -g` on the enforcer's threads, and
+# the share of its samples spent (a) in net_rx_action: the receive
+# processing of packets in this CPU's backlog -- in this veth lab the
+# server's TCP receive of the packet just reinjected, and of any other
+# packet queued there -- which without an enforcer runs in the sending
+# client's context; (b) in nfqnl_reinject: everything a verdict's
+# reinjection runs (the rest of the netfilter hooks, the forwarding and
+# (a)). Printed as "split rx=... reinject=...". The shares are applied to
+# the CPU per connection of the unprofiled loop.
+PERF_OK=0
+if [ "${PERF:-1}" != 0 ] && command -v perf >/dev/null &&
+   perf record -q -o /dev/null -- true >/dev/null 2>&1; then PERF_OK=1; fi
+split() {
+  [ $PERF_OK = 1 ] && [ -n "$ENF_PID" ] || { echo "rx_share=0 reinject_share=0"; return; }
+  nsx $C "$LOADGEN" closed 198.18.2.2:80 32 $SECS >/dev/null & local lp=$!
+  sleep 0.5
+  perf record -q -g -p $ENF_PID -o $OUT/perf-$1.data -- sleep $((SECS > 2 ? SECS - 1 : 1)) >/dev/null 2>&1 || true
+  wait $lp || true
+  perf report -q -g none -i $OUT/perf-$1.data --children --stdio --sort sym 2>/dev/null | awk '
+    $NF == "net_rx_action" { rx = $1 } $NF == "nfqnl_reinject" { re = $1 }
+    END { gsub("%", "", rx); gsub("%", "", re); printf "rx_share=%.3f reinject_share=%.3f\n", rx / 100, re / 100 }'
+}
+
 # Policy checks (one line per check: name ok|LEAK|FALSE-BLOCK).
 checks() {
   local cfg=$1 r
@@ -257,6 +281,7 @@ for round in $(seq $ROUNDS); do
     t4=$(cpu_ticks); l4=$(lab_ns)
     to=$(nsx $C "$LOADGEN" open-tls 198.18.2.2:443 $TLS_RATE $SECS)
     hwm=$(hwm_kib)
+    sp=$(split $cfg)
     conns=$(sed 's/.*conns=\([0-9]*\).*/\1/' <<<"$cl")
     tconns=$(sed 's/.*conns=\([0-9]*\).*/\1/' <<<"$tc")
     us_per_conn=$(python3 -c "print(($t2-$t1)/$HZ*1e6/max(1,$conns))")
@@ -264,7 +289,7 @@ for round in $(seq $ROUNDS); do
     tls_us_per_conn=$(python3 -c "print(($t4-$t3)/$HZ*1e6/max(1,$tconns))")
     lab_us_per_conn=$(python3 -c "print(($l2-$l1)/1e3/max(1,$conns))")
     lab_tls_us_per_conn=$(python3 -c "print(($l4-$l3)/1e3/max(1,$tconns))")
-    echo "$round $cfg bulk1=$b1 bulk4=$b4 $(sed 's/ /,/g' <<<"closed:$cl") $(sed 's/ /,/g' <<<"open:$op") $(sed 's/ /,/g' <<<"tclosed:$tc") $(sed 's/ /,/g' <<<"topen:$to") cpu_s=$(python3 -c "print(($t4-$t0)/$HZ)") cpu_us_per_conn=$us_per_conn user_us_per_conn=$user_us_per_conn tls_cpu_us_per_conn=$tls_us_per_conn lab_us_per_conn=$lab_us_per_conn lab_tls_us_per_conn=$lab_tls_us_per_conn hwm_kib=$hwm" | tee -a $RES
+    echo "$round $cfg bulk1=$b1 bulk4=$b4 $(sed 's/ /,/g' <<<"closed:$cl") $(sed 's/ /,/g' <<<"open:$op") $(sed 's/ /,/g' <<<"tclosed:$tc") $(sed 's/ /,/g' <<<"topen:$to") cpu_s=$(python3 -c "print(($t4-$t0)/$HZ)") cpu_us_per_conn=$us_per_conn user_us_per_conn=$user_us_per_conn tls_cpu_us_per_conn=$tls_us_per_conn lab_us_per_conn=$lab_us_per_conn lab_tls_us_per_conn=$lab_tls_us_per_conn hwm_kib=$hwm $sp" | tee -a $RES
     if [ $round = 1 ]; then
       checks $cfg | sed "s/^/check $cfg /" | tee -a $OUT/checks.txt
       if [ "${FLOOD:-1}" != 0 ] && [ -n "$ENF_PID" ]; then flood $cfg | tee -a $OUT/flood.txt; fi
@@ -294,7 +319,7 @@ for line in open(sys.argv[1]):
     rounds.setdefault(rnd, {})[cfg] = kv
     d = rows.setdefault(cfg, {})
     for k in ("bulk1", "bulk4", "rate", "p50_us", "p99_us", "o_p50_us", "o_p99_us", "o_errors", "errors",
-              "t_rate", "to_p50_us", "to_p99_us", "t_errors", "to_errors", "cpu_us_per_conn", "user_us_per_conn", "tls_cpu_us_per_conn", "lab_us_per_conn", "lab_tls_us_per_conn", "hwm_kib"):
+              "t_rate", "to_p50_us", "to_p99_us", "t_errors", "to_errors", "cpu_us_per_conn", "user_us_per_conn", "rx_share", "reinject_share", "tls_cpu_us_per_conn", "lab_us_per_conn", "lab_tls_us_per_conn", "hwm_kib"):
         if k in kv: d.setdefault(k, []).append(kv[k])
 med = {c: {k: st.median(v) for k, v in d.items()} for c, d in rows.items()}
 # Ratios against no enforcer in the same round, then the median over the
@@ -332,6 +357,19 @@ for c, m in med.items():
     errs = sum(m.get(k, 0) for k in ("errors", "o_errors", "t_errors", "to_errors"))
     err = f" ({errs:.0f} conn errors)" if errs else ""
     print(f"| {c} | {r('bulk1'):.2f}x ({m['bulk1']/1e9:.1f} Gb/s) | {r('bulk4'):.2f}x | {r('rate'):.2f}x ({m['rate']:.0f}/s) | {m['o_p50_us']:.0f} / {m['o_p99_us']:.0f} us ({added(c, 'o_p50_us'):+.0f}) | {r('t_rate'):.2f}x ({m['t_rate']:.0f}/s) | {m['to_p50_us']:.0f} / {m['to_p99_us']:.0f} us ({added(c, 'to_p50_us'):+.0f}) | {cpu} | {lab} | {rss} | {chk}{err} |")
+split = [c for c, m in med.items() if m.get("reinject_share")]
+if split:
+    # Per round: the CPU per connection of the unprofiled loop times the
+    # shares of the profiled one; then the median over the rounds.
+    def less(c, k):
+        v = [r[c]["cpu_us_per_conn"] * (1 - r[c][k]) for r in rounds.values() if c in r and r[c].get(k)]
+        return st.median(v) if v else 0
+    print()
+    print("| config | enforcer CPU per HTTP conn | in net_rx_action (server-side receive run in its context) | in nfqnl_reinject (all a verdict's reinjection runs) | CPU less the server-side receive | CPU less all reinjection |")
+    print("|---|---|---|---|---|---|")
+    for c in split:
+        m = med[c]
+        print(f"| {c} | {m['cpu_us_per_conn']:.0f} us | {m['rx_share']*100:.0f}% | {m['reinject_share']*100:.0f}% | {less(c, 'rx_share'):.1f} us | {less(c, 'reinject_share'):.1f} us |")
 if floods:
     print()
     print("| config | 1M-flow SYN flood: peak RSS, sent, probes during it |")
