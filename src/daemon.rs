@@ -222,7 +222,17 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     });
     let mut workers = Vec::new();
     let (lo, hi) = opts.queues;
-    let handshake = handshake_for(opts.handshake, opts.fail, backend.name());
+    let mut handshake = handshake_for(opts.handshake, opts.fail, backend.name());
+    // The default mode falls back, saying why, on a kernel without the bpf
+    // match or the NFLOG target; a mode asked for by name fails at install.
+    if opts.handshake.is_none() {
+        if let Err(e) = backend.supports(handshake, opts.log_group) {
+            log(&format!(
+                "handshake {handshake:?} needs rules this kernel refuses ({e}): every segment of an undecided flow is queued instead (--handshake all)"
+            ));
+            handshake = rules::Handshake::All;
+        }
+    }
     if opts.handshake.is_some_and(|h| h != handshake) {
         log(&format!(
             "--handshake {:?} is not available with the {} backend: every segment of an undecided flow is queued",

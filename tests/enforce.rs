@@ -349,3 +349,123 @@ fn dns_family_answers_seen_first_pass_and_are_judged_from_the_answerer() {
         assert_eq!(e["src_port"], dport, "{e}");
     }
 }
+
+/// TCP Fast Open: the request rides in the SYN (RFC 7413), so the packet
+/// that opens the flow is also its first payload. It must be judged like
+/// any other first payload, in the default handshake mode (SYNs copied to
+/// the SYN log, payload queued) and with SYNs queued: HTTP on 8080 (a
+/// standard HTTP port) passes, HTTP on 9090 is refused with an event.
+#[test]
+fn tcp_fast_open_requests_are_judged_from_the_syn() {
+    for handshake in ["log", "syn"] {
+        let mut lab = lab(&format!("tfo{handshake}"));
+        let (c, s) = (lab.client.clone(), lab.server.clone());
+        // Client: send data in the SYN without a cookie; server: accept it.
+        lab.run(&c, &["sysctl", "-qw", "net.ipv4.tcp_fastopen=5"])
+            .unwrap();
+        lab.run(&s, &["sysctl", "-qw", "net.ipv4.tcp_fastopen=515"])
+            .unwrap();
+        for port in [8080, 9090] {
+            let server = format!(
+                "import socket,http.server as h\n\
+                 class S(h.ThreadingHTTPServer):\n  def server_bind(self):\n    \
+                 self.socket.setsockopt(socket.IPPROTO_TCP,socket.TCP_FASTOPEN,16)\n    \
+                 super().server_bind()\n\
+                 S(('{SERVER4}',{port}),h.SimpleHTTPRequestHandler).serve_forever()\n"
+            );
+            lab.spawn(&s, &format!("tfo-{port}"), &["python3", "-c", &server])
+                .unwrap();
+            lab.wait_listening(&s, false, port, Duration::from_secs(10))
+                .unwrap();
+        }
+        let ev = enforce(&mut lab, &["--handshake", handshake]);
+        let fastopen = |lab: &Lab| -> u64 {
+            let o = lab
+                .run(&s, &["nstat", "-az", "TcpExtTCPFastOpenPassive"])
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("TcpExtTCPFastOpenPassive"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let curl = |lab: &Lab, port: u16| {
+            let url = format!("http://{SERVER4}:{port}/");
+            let o = lab
+                .output(
+                    &c,
+                    &[
+                        "curl",
+                        "-s",
+                        "--tcp-fastopen",
+                        "--max-time",
+                        "5",
+                        "-o",
+                        "/dev/null",
+                        &url,
+                    ],
+                    Duration::from_secs(10),
+                )
+                .unwrap();
+            o.status.success()
+        };
+        let before = fastopen(&lab);
+        assert!(curl(&lab, 8080), "{handshake}: TFO HTTP on 8080 failed");
+        assert!(
+            fastopen(&lab) > before,
+            "{handshake}: the server saw no data in a SYN: the test did not exercise TFO"
+        );
+        assert!(!curl(&lab, 9090), "{handshake}: TFO HTTP on 9090 crossed");
+        let e = wait_event(&ev, |e| e["dest_port"] == 9090)
+            .unwrap_or_else(|| panic!("{handshake}: no event: {:?}", events(&ev)));
+        assert_eq!(
+            (&e["app_proto"], &e["action"]),
+            (&"http".into(), &"reject".into()),
+            "{e}"
+        );
+    }
+}
+
+/// A kernel without the bpf match (xt_bpf) cannot run the default SYN-log
+/// mode. Simulated with iptables-restore wrappers that refuse any script
+/// using `-m bpf`, as iptables does when the match cannot be loaded:
+/// portcullis must say so, queue every segment instead, and still enforce.
+#[test]
+fn default_handshake_falls_back_when_the_bpf_match_is_refused() {
+    let mut lab = lab("nobpf");
+    let shim = lab.path("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    for tool in ["iptables-restore", "ip6tables-restore"] {
+        let real = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+        assert!(!real.is_empty(), "{tool} not found");
+        let script = format!(
+            "#!/bin/sh\nin=$(cat)\ncase \"$in\" in *\"-m bpf\"*)\n  \
+             echo \"{tool}: Couldn't load match \\`bpf':No such file or directory\" >&2; exit 2;;\nesac\n\
+             printf '%s\\n' \"$in\" | exec {real} \"$@\"\n"
+        );
+        let path = format!("{shim}/{tool}");
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("PATH={shim}:{}", std::env::var("PATH").unwrap_or_default());
+    let ev = portcullis::lab::demo::start_portcullis_env(&mut lab, &[&path], &exe(), &[])
+        .expect("portcullis must start without the bpf match");
+    let log = lab.log_of("portcullis");
+    assert!(
+        log.contains("needs rules this kernel refuses") && log.contains("handshake All"),
+        "{log}"
+    );
+    assert!(probe(&lab, Probe::Http(SERVER4, 80)).unwrap().passed());
+    assert!(!probe(&lab, Probe::Http(SERVER4, 9000)).unwrap().passed());
+    assert!(wait_event(&ev, |e| e["dest_port"] == 9000 && e["action"] == "reject").is_some());
+    // Nothing of the scratch chain is left behind.
+    let o = lab
+        .run(&lab.gw.clone(), &["iptables-save", "-t", "filter"])
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("portcullis-probe"));
+}

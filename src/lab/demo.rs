@@ -301,10 +301,23 @@ pub fn start_servers(lab: &mut Lab) -> anyhow::Result<()> {
 
 /// Starts portcullis in the gateway and waits until its rules are in.
 pub fn start_portcullis(lab: &mut Lab, exe: &Path, extra: &[&str]) -> anyhow::Result<PathBuf> {
+    start_portcullis_env(lab, &[], exe, extra)
+}
+
+/// [`start_portcullis`] with `NAME=value` environment settings (through
+/// `env`), e.g. a `PATH` that puts other tools first.
+pub fn start_portcullis_env(
+    lab: &mut Lab,
+    env: &[&str],
+    exe: &Path,
+    extra: &[&str],
+) -> anyhow::Result<PathBuf> {
     let events = lab.dir.join("events.jsonl");
     let exe_s = exe.display().to_string();
     let ev = events.display().to_string();
-    let mut args = vec![exe_s.as_str(), "run", "--events", ev.as_str()];
+    let mut args = vec!["env"];
+    args.extend_from_slice(env);
+    args.extend([exe_s.as_str(), "run", "--events", ev.as_str()]);
     args.extend_from_slice(extra);
     let gw = lab.gw.clone();
     lab.spawn(&gw, "portcullis", &args)?;

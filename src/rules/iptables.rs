@@ -411,6 +411,40 @@ impl RuleBackend for Iptables {
     fn unseen(&self) -> Result<u64, RulesError> {
         Ok(Self::unseen_family(Family::V4)? + Self::unseen_family(Family::V6)?)
     }
+
+    fn supports(&self, handshake: Handshake, log_group: u16) -> Result<(), RulesError> {
+        for fam in [Family::V4, Family::V6] {
+            let Some(text) = probe_ruleset(handshake, log_group, fam) else {
+                return Ok(());
+            };
+            let tool = format!("{}-restore", fam.tool());
+            let res = run(&tool, &["-w", "--noflush"], Some(&text));
+            let _ = run(fam.tool(), &["-w", "-t", "filter", "-F", PROBE_CHAIN], None);
+            let _ = run(fam.tool(), &["-w", "-t", "filter", "-X", PROBE_CHAIN], None);
+            res?;
+        }
+        Ok(())
+    }
+}
+
+/// The scratch chain of [`Iptables::supports`]; never jumped to.
+const PROBE_CHAIN: &str = "portcullis-probe";
+
+/// A restore script that creates [`PROBE_CHAIN`] (emptying a leftover) and
+/// appends one rule of each kind `handshake` needs; None when it needs
+/// none (every segment queued).
+fn probe_ruleset(handshake: Handshake, log_group: u16, fam: Family) -> Option<String> {
+    let c = PROBE_CHAIN;
+    let rule = match handshake {
+        Handshake::All => return None,
+        Handshake::Syn => format!("-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n", fam.empty_segment()),
+        Handshake::Log => format!(
+            "-A {c} -p tcp --tcp-flags SYN,ACK SYN -m bpf --bytecode \"{}\" -j NFLOG --nflog-group {log_group} --nflog-size {} --nflog-threshold 1\n",
+            fam.no_payload(),
+            crate::datapath::nflog::COPY_RANGE,
+        ),
+    };
+    Some(format!("*filter\n:{c} - [0:0]\n{rule}COMMIT\n"))
 }
 
 /// The tables portcullis puts a chain in.

@@ -147,6 +147,14 @@ pub trait RuleBackend: fmt::Debug {
     /// Packets the kernel let through fail-open (queue full or nobody
     /// bound) since the rules were installed, both families.
     fn unseen(&self) -> Result<u64, RulesError>;
+    /// Whether this kernel takes the rules `handshake` needs (the bpf match
+    /// for empty segments, the NFLOG target for the SYN log), tried in a
+    /// scratch chain that is removed at once. Backends whose rules do not
+    /// depend on the mode have nothing to check.
+    fn supports(&self, handshake: Handshake, log_group: u16) -> Result<(), RulesError> {
+        let _ = (handshake, log_group);
+        Ok(())
+    }
 }
 
 /// Picks the backend that can queue packets on this kernel: native nft
