@@ -142,22 +142,14 @@ fn ruleset(cfg: &RuleConfig, fam: Family) -> String {
             } else {
                 String::new()
             };
-            s += &format!(
-                "-A {c} -p tcp --tcp-flags SYN,ACK SYN -m bpf --bytecode \"{}\"{pin} -j NFLOG --nflog-group {} --nflog-size {} --nflog-threshold 1\n",
-                fam.no_payload(),
-                cfg.log_group.saturating_add(k),
-                crate::datapath::nflog::COPY_RANGE,
-            );
+            s += &syn_log_rule(c, fam, &pin, cfg.log_group.saturating_add(k));
         }
         s += &format!(
             "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
             fam.no_payload()
         );
     } else if cfg.handshake == Handshake::Syn {
-        s += &format!(
-            "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
-            fam.empty_segment()
-        );
+        s += &empty_segment_rule(c, fam);
     }
     s += &format!(
         "-A {c} -p tcp -j MARK --set-xmark {}\n-A {c} -p udp -j MARK --set-xmark {}\n",
@@ -437,14 +429,28 @@ fn probe_ruleset(handshake: Handshake, log_group: u16, fam: Family) -> Option<St
     let c = PROBE_CHAIN;
     let rule = match handshake {
         Handshake::All => return None,
-        Handshake::Syn => format!("-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n", fam.empty_segment()),
-        Handshake::Log => format!(
-            "-A {c} -p tcp --tcp-flags SYN,ACK SYN -m bpf --bytecode \"{}\" -j NFLOG --nflog-group {log_group} --nflog-size {} --nflog-threshold 1\n",
-            fam.no_payload(),
-            crate::datapath::nflog::COPY_RANGE,
-        ),
+        Handshake::Syn => empty_segment_rule(c, fam),
+        Handshake::Log => syn_log_rule(c, fam, "", log_group),
     };
     Some(format!("*filter\n:{c} - [0:0]\n{rule}COMMIT\n"))
+}
+
+/// The rule that copies an opening SYN without payload to NFLOG `group`
+/// (`pin`: an extra match, or empty).
+fn syn_log_rule(c: &str, fam: Family, pin: &str, group: u16) -> String {
+    format!(
+        "-A {c} -p tcp --tcp-flags SYN,ACK SYN -m bpf --bytecode \"{}\"{pin} -j NFLOG --nflog-group {group} --nflog-size {} --nflog-threshold 1\n",
+        fam.no_payload(),
+        crate::datapath::nflog::COPY_RANGE,
+    )
+}
+
+/// The rule that leaves empty TCP segments in the kernel (`--handshake syn`).
+fn empty_segment_rule(c: &str, fam: Family) -> String {
+    format!(
+        "-A {c} -p tcp -m bpf --bytecode \"{}\" -j RETURN\n",
+        fam.empty_segment()
+    )
 }
 
 /// The tables portcullis puts a chain in.
