@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""Regenerates the fixtures of the second-client sweep (family V): for the
+most common protocols, what a client (or server) other than the one the
+detector was first tested with sends.
+
+Every flow is recorded from a real program with the helpers of
+capture_k.py: a listener written there (`.client.bin` alone: what the
+client sent before going quiet), or a relay between a real client and a
+real server (a `.client.bin` + `.server.bin` pair), all on 127.0.0.1. Run as
+root on Debian 12 (Java 17 and Node 20 installed):
+
+  apt-get install mariadb-server redis-server mosquitto slapd ldap-utils \\
+      dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
+  pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
+      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3
+  (cd some-dir && npm install mysql2 pg mqtt ioredis)   # NODE_PATH=some-dir/node_modules
+  python3 src/sniff/testdata/capture_v.py [name-filter]
+
+Programs and versions behind each fixture (PyPI and npm versions as
+installed on the recording machine):
+  tcp/http/python-requests      requests 2.34 (urllib3 2) GET
+  tcp/http/aiohttp              aiohttp 3.14 ClientSession GET
+  tcp/http/node-http            Node 20.20 http.get
+  tcp/http/node-fetch           Node 20.20 fetch (undici)
+  tcp/http/java-httpclient-h1   Java 17.0.15 java.net.http.HttpClient, HTTP_1_1
+  tcp/http/java-httpclient-h2c  Java 17 HttpClient, default HTTP_2 over http://: an
+                                HTTP/1.1 request with `Upgrade: h2c`
+  tcp/http/curl-http2-upgrade   curl 7.88 --http2 over http:// (h2c Upgrade)
+  tcp/http/wget-post            GNU Wget 1.21.3 --post-data
+  tcp/http2/httpx-prior         httpx 0.29 (h2 4.4) http1=False, http2=True: HTTP/2 with
+                                prior knowledge
+  tcp/tls/node-https            Node 20.20 https.get, servername fixture.test
+  tcp/tls/java-tls13, java-tls12  Java 17 HttpClient https:// with SSLParameters
+                                limited to TLSv1.3 / TLSv1.2
+  tcp/tls/python-ssl-tls12-alpn CPython 3.11 ssl, TLS 1.2 maximum, ALPN h2 + http/1.1
+  tcp/tls/openssl-tls13-tiny    openssl s_client 3.0 -tls1_3 with one suite, one group,
+                                no SNI, no session ticket
+  tcp/tls/openssl-tls13-split   openssl s_client 3.0 -tls1_3 -max_send_frag 512 with a long
+                                ALPN list: a ClientHello spanning three handshake records
+  tcp/tls/gnutls-cli-tls12      gnutls-cli 3.7.9 --priority NORMAL:-VERS-TLS1.3
+  tcp/ssh/paramiko-5            paramiko 5.1 (PyPI) <-> dropbear 2022.83
+  tcp/ssh/asyncssh              asyncssh 2.24 <-> dropbear 2022.83
+  tcp/ssh/openssh-prebanner     OpenSSH 9.2p1 ssh <-> OpenSSH 9.2p1 sshd -i behind a wrapper
+                                that prints 20 notice lines (about 1.4 kB) first
+  tcp/mysql/pymysql             PyMySQL 1.2 <-> MariaDB 10.11
+  tcp/mysql/node-mysql2         mysql2 (npm) <-> MariaDB 10.11
+  tcp/pgsql/asyncpg             asyncpg 0.32 (ssl prefer: SSLRequest) <-> postgres 15.18
+  tcp/pgsql/pg8000              pg8000 1.31 (StartupMessage) <-> postgres 15.18
+  tcp/pgsql/psycopg-libpq       psycopg 3.3 binary wheel (its bundled libpq 18.0) <-> postgres 15:
+                                SSLRequest (sslmode prefer); -proto32: sslmode=disable,
+                                max_protocol_version=3.2 (StartupMessage 3.2). (Its libpq
+                                was built without GSSAPI: gssencmode=require sends nothing.)
+  tcp/pgsql/node-pg             pg (npm) <-> postgres 15.18
+  tcp/redis/redis-py            redis-py 8.2 (CLIENT SETINFO first) <-> redis-server 7.0.15
+  tcp/redis/redis-py-resp3      redis-py 8.2 protocol=3 (HELLO 3) <-> redis-server 7.0.15
+  tcp/redis/ioredis             ioredis (npm) <-> redis-server 7.0.15
+  tcp/mqtt/paho-v5, paho-v311, paho-v31  paho-mqtt 2.2 <-> mosquitto 2.0.11
+  tcp/mqtt/node-mqtt            mqtt (npm, MQTT.js) <-> mosquitto 2.0.11
+  udp/dns/dnspython-cookie      dnspython 2.9 query with an EDNS COOKIE option
+  tcp/dns/dnspython-tcp         dnspython 2.9 dns.query.tcp
+  tcp/dns/dnspython-pipelined   two queries made by dnspython written in one send
+  udp/snmp/pysnmp-v2c, pysnmp-v3  pysnmp 7.1 GET (v2c; v3 engine discovery)
+  udp/ntp/ntplib                ntplib 0.4 request
+  tcp/ldap/ldap3                ldap3 2.9 <-> OpenLDAP 2.5 slapd (anonymous bind)
+"""
+import os, shutil, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from capture_k import (first_client_bytes, first_datagram, relay_flow,  # noqa: E402
+                       spawn, start_dropbear, stop, wait_port, want, write)
+
+PY = sys.executable
+NODE_PATH = os.environ.get("NODE_PATH", "/tmp/v-node/node_modules")
+NODE_ENV = dict(os.environ, NODE_PATH=NODE_PATH)
+
+
+def node(src):
+    return ["env", f"NODE_PATH={NODE_PATH}", "node", "-e", src]
+
+
+def java(src, tmp):
+    """A single-file Java program run by the source launcher."""
+    path = os.path.join(tmp, "Fixture.java")
+    with open(path, "w") as f:
+        f.write(src)
+    return ["java", path]
+
+
+def fill(cmd, port):
+    return [a.replace("{port}", str(port)) for a in cmd]
+
+
+def py(src, *args):
+    return [PY, "-c", src, *[str(a) for a in args]]
+
+
+# --- HTTP --------------------------------------------------------------------
+
+REQUESTS = """import sys, requests
+try:
+    requests.get("http://127.0.0.1:%s/fixture?q=1" % sys.argv[1], timeout=2)
+except Exception:
+    pass
+"""
+
+AIOHTTP = """import sys, asyncio, aiohttp
+async def main():
+    async with aiohttp.ClientSession() as s:
+        try:
+            async with s.get("http://127.0.0.1:%s/fixture?q=1" % sys.argv[1],
+                             timeout=aiohttp.ClientTimeout(total=2)) as r:
+                await r.read()
+        except Exception:
+            pass
+asyncio.run(main())
+"""
+
+HTTPX_H2 = """import sys, httpx
+try:
+    with httpx.Client(http1=False, http2=True, timeout=2) as c:
+        c.get("http://127.0.0.1:%s/fixture?q=1" % sys.argv[1])
+except Exception:
+    pass
+"""
+
+JAVA_HTTP = """import java.net.URI;
+import java.net.http.*;
+import java.time.Duration;
+import javax.net.ssl.*;
+import java.security.cert.X509Certificate;
+public class Fixture {
+  public static void main(String[] a) throws Exception {
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+    if (a[1].equals("h1")) b.version(HttpClient.Version.HTTP_1_1);
+    if (a[1].startsWith("TLS")) {
+      TrustManager[] all = { new X509TrustManager() {
+        public void checkClientTrusted(X509Certificate[] c, String t) {}
+        public void checkServerTrusted(X509Certificate[] c, String t) {}
+        public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; } } };
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, all, null);
+      SSLParameters p = new SSLParameters();
+      p.setProtocols(new String[] { a[1] });
+      b.sslContext(ctx).sslParameters(p);
+    }
+    HttpRequest r = HttpRequest.newBuilder(URI.create(a[0])).timeout(Duration.ofSeconds(3)).build();
+    try { b.build().send(r, HttpResponse.BodyHandlers.discarding()); } catch (Exception e) {}
+    System.exit(0);
+  }
+}
+"""
+
+
+def http():
+    port = 47700
+    url = f"http://127.0.0.1:{port}/fixture?q=1"
+    tmp = tempfile.mkdtemp(prefix="pk-v-java-")
+    runs = [
+        ("tcp/http/python-requests", py(REQUESTS, port)),
+        ("tcp/http/aiohttp", py(AIOHTTP, port)),
+        ("tcp/http/node-http", node(f"require('http').get('{url}', () => {{}})"
+                                    ".on('error', () => {}); setTimeout(() => process.exit(0), 2000)")),
+        ("tcp/http/node-fetch", node(f"fetch('{url}').catch(() => {{}}); "
+                                     "setTimeout(() => process.exit(0), 2000)")),
+        ("tcp/http/java-httpclient-h1", java(JAVA_HTTP, tmp) + [url, "h1"]),
+        ("tcp/http/java-httpclient-h2c", java(JAVA_HTTP, tmp) + [url, "h2"]),
+        ("tcp/http/curl-http2-upgrade", ["curl", "-s", "-m", "2", "--http2", url]),
+        ("tcp/http/wget-post", ["wget", "-q", "-O", "/dev/null", "--tries=1", "--timeout=2",
+                                "--post-data", "a=1&b=2", url]),
+        ("tcp/http2/httpx-prior", py(HTTPX_H2, port)),
+    ]
+    try:
+        for name, cmd in runs:
+            if want(name):
+                write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=15))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- TLS ---------------------------------------------------------------------
+
+PY_TLS12_ALPN = """import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_alpn_protocols(["h2", "http/1.1"])
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+try:
+    ctx.wrap_socket(s, server_hostname="fixture.test")
+except OSError:
+    pass
+"""
+
+# A long ALPN list: 24 names of 20 bytes make the ClientHello exceed 512 bytes.
+LONG_ALPN = ",".join(f"fixture-protocol-{i:03d}" for i in range(24)) + ",http/1.1"
+
+
+def tls():
+    port = 47710
+    url = f"https://127.0.0.1:{port}/"
+    tmp = tempfile.mkdtemp(prefix="pk-v-java-")
+    s_client = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"]
+    runs = [
+        ("tcp/tls/node-https", node(
+            f"require('https').get({{host: '127.0.0.1', port: {port}, servername: 'fixture.test',"
+            " rejectUnauthorized: false}, () => {}).on('error', () => {});"
+            " setTimeout(() => process.exit(0), 2000)")),
+        ("tcp/tls/java-tls13", java(JAVA_HTTP, tmp) + [url, "TLSv1.3"]),
+        ("tcp/tls/java-tls12", java(JAVA_HTTP, tmp) + [url, "TLSv1.2"]),
+        ("tcp/tls/python-ssl-tls12-alpn", py(PY_TLS12_ALPN, port)),
+        ("tcp/tls/openssl-tls13-tiny", s_client + [
+            "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-groups", "X25519",
+            "-noservername", "-no_ticket", "-sigalgs", "ed25519"]),
+        ("tcp/tls/openssl-tls13-split", s_client + [
+            "-tls1_3", "-servername", "fixture.test", "-max_send_frag", "512",
+            "-alpn", LONG_ALPN]),
+        ("tcp/tls/gnutls-cli-tls12", ["gnutls-cli", "--insecure", "-p", str(port),
+                                      "--priority", "NORMAL:-VERS-TLS1.3",
+                                      "--sni-hostname", "fixture.test", "127.0.0.1"]),
+    ]
+    try:
+        for name, cmd in runs:
+            if want(name):
+                write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=15))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- SSH ---------------------------------------------------------------------
+
+PARAMIKO = """import socket, sys, paramiko
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t = paramiko.Transport(s)
+try:
+    t.start_client(timeout=5)
+except Exception:
+    pass
+t.close()
+"""
+
+ASYNCSSH = """import sys, asyncio, asyncssh
+async def main():
+    try:
+        async with asyncssh.connect("127.0.0.1", int(sys.argv[1]), username="fixture",
+                                    password="x", known_hosts=None, login_timeout=4):
+            pass
+    except Exception:
+        pass
+asyncio.run(main())
+"""
+
+SSHD_CONFIG = """HostKey {key}
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PidFile none
+"""
+
+
+def ssh():
+    port = 47720
+    if want("tcp/ssh/paramiko-5") or want("tcp/ssh/asyncssh"):
+        d, p = start_dropbear(port, "pk-v-dropbear-")
+        try:
+            wait_port(port)
+            for i, (name, src) in enumerate([("tcp/ssh/paramiko-5", PARAMIKO),
+                                             ("tcp/ssh/asyncssh", ASYNCSSH)]):
+                if want(name):
+                    relay = port + 1 + i
+                    c, s = relay_flow(relay, port, py(src, relay), timeout=10)
+                    write(f"{name}.client.bin", c)
+                    write(f"{name}.server.bin", s)
+        finally:
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+    name = "tcp/ssh/openssh-prebanner"
+    if not want(name):
+        return
+    d = tempfile.mkdtemp(prefix="pk-v-sshd-")
+    key = os.path.join(d, "ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    conf = os.path.join(d, "sshd_config")
+    with open(conf, "w") as f:
+        f.write(SSHD_CONFIG.format(key=key))
+    os.makedirs("/run/sshd", exist_ok=True)
+    wrapper = os.path.join(d, "sshd.sh")
+    lines = "".join(f"printf 'Notice {i:02d}: this system is for authorised use only; "
+                    "sessions are recorded.\\r\\n'\n" for i in range(20))
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\n{lines}exec /usr/sbin/sshd -i -f {conf}\n")
+    os.chmod(wrapper, 0o755)
+    sport = port + 10
+    p = spawn(["socat", f"TCP-LISTEN:{sport},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{wrapper}"])
+    try:
+        wait_port(sport)
+        c, s = relay_flow(sport + 1, sport, [
+            "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=4", "-p", str(sport + 1),
+            "fixture@127.0.0.1", "true"], timeout=10)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
+# --- databases and MQTT ------------------------------------------------------
+
+PYMYSQL = """import sys, pymysql
+try:
+    pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user="fixture", password="wrong",
+                    connect_timeout=3)
+except Exception:
+    pass
+"""
+
+NODE_MYSQL2 = """require('mysql2').createConnection({host: '127.0.0.1', port: +process.argv[1],
+  user: 'fixture', password: 'wrong', connectTimeout: 3000}).on('error', () => {})
+  .connect(() => process.exit(0));
+setTimeout(() => process.exit(0), 4000);"""
+
+
+def start_mariadb(port):
+    d = tempfile.mkdtemp(prefix="pk-v-mariadb-")
+    shutil.chown(d, "mysql")
+    subprocess.run(["mariadb-install-db", "--user=mysql", f"--datadir={d}",
+                    "--auth-root-authentication-method=normal"], check=True, capture_output=True)
+    return d, spawn(["mariadbd", "--user=mysql", f"--datadir={d}", f"--port={port}",
+                     "--bind-address=127.0.0.1", f"--socket={d}/sock"])
+
+
+def mysql():
+    names = ["tcp/mysql/pymysql", "tcp/mysql/node-mysql2"]
+    if not any(want(n) for n in names):
+        return
+    port = 47730
+    d, p = start_mariadb(port)
+    try:
+        wait_port(port)
+        for i, (name, cmd) in enumerate(zip(names, [py(PYMYSQL, "{port}"),
+                                                    node(NODE_MYSQL2) + ["{port}"]])):
+            if want(name):
+                relay = port + 1 + i
+                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
+                write(f"{name}.client.bin", c)
+                write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+ASYNCPG = """import sys, asyncio, asyncpg
+async def main():
+    try:
+        await asyncpg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="fixture",
+                              password="wrong", database="fixture", timeout=3)
+    except Exception:
+        pass
+asyncio.run(main())
+"""
+
+PG8000 = """import sys, pg8000.native
+try:
+    pg8000.native.Connection("fixture", host="127.0.0.1", port=int(sys.argv[1]),
+                             password="wrong", database="fixture", timeout=3)
+except Exception:
+    pass
+"""
+
+PSYCOPG = """import sys, psycopg
+print(psycopg.pq.version(), file=sys.stderr)
+try:
+    psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="fixture",
+                    password="wrong", dbname="fixture", connect_timeout=3,
+                    **dict(a.split("=") for a in sys.argv[2:]))
+except Exception:
+    pass
+"""
+
+NODE_PG = """const { Client } = require('pg');
+new Client({host: '127.0.0.1', port: +process.argv[1], user: 'fixture', password: 'wrong',
+  database: 'fixture'}).connect().catch(() => {}).finally(() => process.exit(0));
+setTimeout(() => process.exit(0), 4000);"""
+
+
+def pgsql():
+    runs = [("tcp/pgsql/asyncpg", py(ASYNCPG, "{port}")),
+            ("tcp/pgsql/pg8000", py(PG8000, "{port}")),
+            ("tcp/pgsql/psycopg-libpq", py(PSYCOPG, "{port}")),
+            ("tcp/pgsql/psycopg-libpq-proto32",
+             py(PSYCOPG, "{port}", "sslmode=disable", "max_protocol_version=3.2")),
+            ("tcp/pgsql/node-pg", node(NODE_PG) + ["{port}"])]
+    if not any(want(n) for n, _ in runs):
+        return
+    port = 47740
+    d = tempfile.mkdtemp(prefix="pk-v-pg-")
+    shutil.chown(d, "postgres")
+    pw = d + ".pw"
+    with open(pw, "w") as f:
+        f.write("fixture-password\n")
+    os.chmod(pw, 0o644)
+    try:
+        subprocess.run(["runuser", "-u", "postgres", "--", "initdb", "-D", d, "-A",
+                        "scram-sha-256", "-U", "fixture", f"--pwfile={pw}"],
+                       check=True, capture_output=True)
+    finally:
+        os.unlink(pw)
+    p = spawn(["runuser", "-u", "postgres", "--", "postgres", "-D", d, "-p", str(port), "-k", d,
+               "-c", "listen_addresses=127.0.0.1", "-c", "ssl=off"])
+    try:
+        wait_port(port)
+        for i, (name, cmd) in enumerate(runs):
+            if want(name):
+                relay = port + 1 + i
+                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
+                write(f"{name}.client.bin", c)
+                write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+REDIS_PY = """import sys, redis
+try:
+    redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), protocol=int(sys.argv[2]),
+                socket_timeout=3).ping()
+except Exception:
+    pass
+"""
+
+IOREDIS = """const Redis = require('ioredis');
+const r = new Redis({host: '127.0.0.1', port: +process.argv[1], maxRetriesPerRequest: 0,
+  retryStrategy: () => null});
+r.on('error', () => {});
+r.ping().catch(() => {}).finally(() => process.exit(0));
+setTimeout(() => process.exit(0), 4000);"""
+
+
+def redis():
+    runs = [("tcp/redis/redis-py", py(REDIS_PY, "{port}", 2)),
+            ("tcp/redis/redis-py-resp3", py(REDIS_PY, "{port}", 3)),
+            ("tcp/redis/ioredis", node(IOREDIS) + ["{port}"])]
+    if not any(want(n) for n, _ in runs):
+        return
+    port = 47750
+    p = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no"])
+    try:
+        wait_port(port)
+        for i, (name, cmd) in enumerate(runs):
+            if want(name):
+                relay = port + 1 + i
+                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
+                write(f"{name}.client.bin", c)
+                write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+
+
+PAHO = """import sys, time, paho.mqtt.client as mqtt
+v = {"5": mqtt.MQTTv5, "311": mqtt.MQTTv311, "31": mqtt.MQTTv31}[sys.argv[2]]
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fixture-paho", protocol=v)
+c.connect("127.0.0.1", int(sys.argv[1]), keepalive=30)
+c.loop_start()
+c.publish("fixture/temp", "21.5", qos=1)
+time.sleep(1)
+c.loop_stop()
+c.disconnect()
+"""
+
+NODE_MQTT = """const c = require('mqtt').connect('mqtt://127.0.0.1:' + process.argv[1],
+  {clientId: 'fixture-node', protocolVersion: 5, reconnectPeriod: 0});
+c.on('connect', () => c.publish('fixture/temp', '21.5', {qos: 1}, () => process.exit(0)));
+c.on('error', () => process.exit(0));
+setTimeout(() => process.exit(0), 4000);"""
+
+
+def mqtt():
+    runs = [(f"tcp/mqtt/paho-v{v}", py(PAHO, "{port}", v)) for v in ["5", "311", "31"]]
+    runs.append(("tcp/mqtt/node-mqtt", node(NODE_MQTT) + ["{port}"]))
+    if not any(want(n) for n, _ in runs):
+        return
+    port = 47760
+    p = spawn(["mosquitto", "-p", str(port)])
+    try:
+        wait_port(port)
+        for i, (name, cmd) in enumerate(runs):
+            if want(name):
+                relay = port + 1 + i
+                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
+                write(f"{name}.client.bin", c)
+                write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+
+
+def main():
+    for f in [http, tls, ssh, mysql, pgsql, redis, mqtt]:
+        f()
+
+
+if __name__ == "__main__":
+    main()
