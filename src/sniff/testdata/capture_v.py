@@ -61,7 +61,13 @@ installed on the recording machine):
   tcp/dns/dnspython-pipelined   two queries made by dnspython written in one send
   udp/snmp/pysnmp-v2c, pysnmp-v3  pysnmp 7.1 GET (v2c; v3 engine discovery)
   udp/ntp/ntplib                ntplib 0.4 request
-  tcp/ldap/ldap3                ldap3 2.9 <-> OpenLDAP 2.5 slapd (anonymous bind)
+  tcp/ldap/ldap3-anonymous, ldap3-simple  ldap3 2.9 <-> OpenLDAP 2.5 slapd (anonymous bind
+                                and search; simple bind as the rootdn)
+  tcp/smb/impacket-smb1-only    impacket 0.13 SMBConnection preferredDialect=SMB_DIALECT (an SMB1
+                                negotiate offering only NT LM 0.12) <-> Samba 4.17 smbd with
+                                server min protocol = NT1
+  tcp/smb/impacket-smb2-direct, impacket-smb3-direct  impacket 0.13 SMB2 NEGOTIATE sent
+                                directly (dialect 2.0.2; 3.0) <-> Samba 4.17 smbd
 """
 import os, shutil, subprocess, sys, tempfile, time
 
@@ -496,8 +502,188 @@ def mqtt():
         stop(p)
 
 
+# --- DNS, SNMP, NTP ----------------------------------------------------------
+
+DNSPY = """import os, socket, struct, sys, dns.edns, dns.message, dns.query
+port, mode = int(sys.argv[1]), sys.argv[2]
+if mode == "cookie":
+    q = dns.message.make_query("fixture.test", "A", use_edns=0, payload=1232,
+                               options=[dns.edns.CookieOption(os.urandom(8), b"")])
+    try:
+        dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+    except Exception:
+        pass
+elif mode == "tcp":
+    try:
+        dns.query.tcp(dns.message.make_query("fixture.test", "AAAA", use_edns=0),
+                      "127.0.0.1", port=port, timeout=2)
+    except Exception:
+        pass
+else:
+    # Two queries dnspython made, written in one send (one segment).
+    wire = b"".join(struct.pack(">H", len(w)) + w for w in
+                    (dns.message.make_query(n, t).to_wire()
+                     for n, t in (("fixture.test", "A"), ("fixture.test", "AAAA"))))
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    s.sendall(wire)
+    try:
+        s.recv(1)
+    except OSError:
+        pass
+"""
+
+PYSNMP = """import sys, asyncio
+from pysnmp.hlapi.v3arch.asyncio import *
+async def main():
+    if sys.argv[2] == "v3":
+        auth = UsmUserData("fixture", "fixture-auth-key", "fixture-priv-key",
+                           authProtocol=usmHMACSHAAuthProtocol, privProtocol=usmAesCfb128Protocol)
+    else:
+        auth = CommunityData("public")
+    target = await UdpTransportTarget.create(("127.0.0.1", int(sys.argv[1])), timeout=1, retries=0)
+    await get_cmd(SnmpEngine(), auth, target, ContextData(),
+                  ObjectType(ObjectIdentity("1.3.6.1.2.1.1.1.0")))
+asyncio.run(main())
+"""
+
+NTPLIB = """import sys, ntplib
+try:
+    ntplib.NTPClient().request("127.0.0.1", port=int(sys.argv[1]), timeout=2)
+except Exception:
+    pass
+"""
+
+
+def udp_clients():
+    port = 47770
+    for name, cmd in [("udp/dns/dnspython-cookie", py(DNSPY, port, "cookie")),
+                      ("udp/snmp/pysnmp-v2c", py(PYSNMP, port, "v2c")),
+                      ("udp/snmp/pysnmp-v3", py(PYSNMP, port, "v3")),
+                      ("udp/ntp/ntplib", py(NTPLIB, port))]:
+        if want(name):
+            write(f"{name}.client.bin", first_datagram(port, cmd, timeout=15))
+    for name, mode in [("tcp/dns/dnspython-tcp", "tcp"), ("tcp/dns/dnspython-pipelined", "two")]:
+        if want(name):
+            write(f"{name}.client.bin", first_client_bytes(port, py(DNSPY, port, mode), timeout=10))
+
+
+# --- LDAP, SMB ---------------------------------------------------------------
+
+LDAP3 = """import sys, ldap3
+s = ldap3.Server("127.0.0.1", port=int(sys.argv[1]), get_info=ldap3.NONE, connect_timeout=3)
+try:
+    if sys.argv[2] == "anon":
+        c = ldap3.Connection(s, auto_bind=True, receive_timeout=3)
+    else:
+        c = ldap3.Connection(s, "cn=admin,dc=fixture,dc=test", "fixture", auto_bind=True,
+                             receive_timeout=3)
+    c.search("dc=fixture,dc=test", "(objectClass=*)", attributes=["cn"])
+    c.unbind()
+except Exception:
+    pass
+"""
+
+SLAPD_CONF = """include /etc/ldap/schema/core.schema
+pidfile {d}/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+suffix "dc=fixture,dc=test"
+rootdn "cn=admin,dc=fixture,dc=test"
+rootpw fixture
+directory {d}/db
+"""
+
+
+def ldap():
+    runs = [("tcp/ldap/ldap3-anonymous", "anon"), ("tcp/ldap/ldap3-simple", "simple")]
+    if not any(want(n) for n, _ in runs):
+        return
+    port = 47780
+    d = tempfile.mkdtemp(prefix="pk-v-slapd-")
+    os.makedirs(os.path.join(d, "db"))
+    conf = os.path.join(d, "slapd.conf")
+    with open(conf, "w") as f:
+        f.write(SLAPD_CONF.format(d=d))
+    p = spawn(["slapd", "-d", "0", "-f", conf, "-h", f"ldap://127.0.0.1:{port}/"])
+    try:
+        wait_port(port)
+        for i, (name, mode) in enumerate(runs):
+            if want(name):
+                relay = port + 1 + i
+                c, s = relay_flow(relay, port, py(LDAP3, relay, mode), timeout=10)
+                write(f"{name}.client.bin", c)
+                write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+SMB_CONF = """[global]
+workgroup = FIXTURE
+netbios name = FIXTURE
+smb ports = {port}
+interfaces = lo
+bind interfaces only = yes
+pid directory = {d}
+lock directory = {d}
+state directory = {d}
+cache directory = {d}
+private dir = {d}
+ncalrpc dir = {d}/ncalrpc
+log file = {d}/log
+server role = standalone server
+disable netbios = yes
+map to guest = Bad User
+server min protocol = {minproto}
+[pub]
+path = {d}
+guest ok = yes
+"""
+
+IMPACKET_SMB = """import sys
+from impacket.smbconnection import SMBConnection
+from impacket import smb, smb3structs
+d = {"smb1": smb.SMB_DIALECT, "smb2": smb3structs.SMB2_DIALECT_002,
+     "smb3": smb3structs.SMB2_DIALECT_30}[sys.argv[2]]
+try:
+    c = SMBConnection("127.0.0.1", "127.0.0.1", sess_port=int(sys.argv[1]), timeout=5,
+                      preferredDialect=d)
+    c.login("", "")
+    c.listShares()
+    c.close()
+except Exception:
+    pass
+"""
+
+
+def smb_clients():
+    runs = [("tcp/smb/impacket-smb1-only", "smb1", "NT1"),
+            ("tcp/smb/impacket-smb2-direct", "smb2", "SMB2_02"),
+            ("tcp/smb/impacket-smb3-direct", "smb3", "SMB2_02")]
+    if not any(want(n) for n, _, _ in runs):
+        return
+    port = 47790
+    for i, (name, dialect, minproto) in enumerate(runs):
+        if not want(name):
+            continue
+        d = tempfile.mkdtemp(prefix="pk-v-smb-")
+        conf = os.path.join(d, "smb.conf")
+        with open(conf, "w") as f:
+            f.write(SMB_CONF.format(port=port, d=d, minproto=minproto))
+        p = spawn(["smbd", "--foreground", "--no-process-group", "--configfile", conf])
+        try:
+            wait_port(port)
+            c, s = relay_flow(port + 1, port, py(IMPACKET_SMB, port + 1, dialect), timeout=10)
+        finally:
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+        write(f"{name}.client.bin", c)
+        write(f"{name}.server.bin", s)
+
+
 def main():
-    for f in [http, tls, ssh, mysql, pgsql, redis, mqtt]:
+    for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients]:
         f()
 
 
