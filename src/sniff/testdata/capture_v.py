@@ -68,6 +68,9 @@ installed on the recording machine):
                                 server min protocol = NT1
   tcp/smb/impacket-smb2-direct, impacket-smb3-direct  impacket 0.13 SMB2 NEGOTIATE sent
                                 directly (dialect 2.0.2; 3.0) <-> Samba 4.17 smbd
+  tcp/dcerpc/rpcdump-samba      impacket 0.13 rpcdump.py's calls (bind to the endpoint mapper,
+                                hept_lookup; rpcdump.py takes only well-known ports) <-> Samba 4.17
+                                samba-dcerpcd's epmapper on 127.0.0.1:135
 """
 import os, shutil, subprocess, sys, tempfile, time
 
@@ -682,8 +685,63 @@ def smb_clients():
         write(f"{name}.server.bin", s)
 
 
+DCERPCD_CONF = """[global]
+workgroup = FIXTURE
+netbios name = FIXTURE
+interfaces = lo
+bind interfaces only = yes
+pid directory = {d}
+lock directory = {d}
+state directory = {d}
+cache directory = {d}
+private dir = {d}
+ncalrpc dir = {d}/ncalrpc
+log file = {d}/log
+server role = standalone server
+disable netbios = yes
+rpc start on demand helpers = no
+"""
+
+
+# rpcdump.py's own calls: its -port takes only 135/139/443/445/593.
+RPCDUMP = """import sys
+from impacket.dcerpc.v5 import epm, transport
+t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%s]" % sys.argv[1])
+dce = t.get_dce_rpc()
+try:
+    dce.connect()
+    dce.bind(epm.MSRPC_UUID_PORTMAP)
+    epm.hept_lookup(None, dce=dce)
+except Exception:
+    pass
+"""
+
+
+def dcerpc():
+    """impacket's rpcdump.py (ept_lookup over ncacn_ip_tcp) against Samba's
+    epmapper (samba-dcerpcd 4.17 run standalone: it owns 127.0.0.1:135)."""
+    name = "tcp/dcerpc/rpcdump-samba"
+    if not want(name):
+        return
+    d = tempfile.mkdtemp(prefix="pk-v-dcerpcd-")
+    conf = os.path.join(d, "smb.conf")
+    with open(conf, "w") as f:
+        f.write(DCERPCD_CONF.format(d=d))
+    p = spawn(["/usr/libexec/samba/samba-dcerpcd", "--libexec-rpcds", "-F",
+               "--configfile", conf])
+    try:
+        wait_port(135)
+        c, s = relay_flow(47800, 135, py(RPCDUMP, 47800), timeout=10)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
 def main():
-    for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients]:
+    for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
+              dcerpc]:
         f()
 
 
