@@ -3,6 +3,10 @@
 //! reads of it (Host and method, SNI and version, SSH software, MySQL
 //! server version, PostgreSQL request and protocol version, ...).
 
+#![allow(clippy::panic, clippy::indexing_slicing)]
+
+use super::matrix_tests::fixtures;
+use super::registry::{classify, Verdict};
 use super::variety_tests::{check, Expect};
 
 /// (fixture, sni, host, method, software, version): `None` must be absent.
@@ -330,4 +334,53 @@ const EXPECT: &[Expect] = &[
 #[test]
 fn second_clients_report_their_metadata() {
     check(EXPECT);
+}
+
+/// Flows whose server side alone (the client's bytes missed, as a capture
+/// that began late or a reversed pickup sees them) names the protocol: the
+/// servers capture_v.py ran besides the first-recorded ones, and the
+/// server-first protocols' answers to the new clients.
+const SERVER_ALONE: &[&str] = &[
+    "tcp/tls/gnutls-serv-curl",
+    "tcp/tls/openssl-s_server-curl",
+    "tcp/tls/node-https-server-curl",
+    "tcp/http/node-server-curl",
+    "tcp/http/python-http-server-curl",
+    "tcp/ssh/asyncssh-server-openssh",
+    "tcp/ssh/openssh-prebanner",
+    "tcp/mysql/pymysql",
+    "tcp/mysql/node-mysql2",
+    "tcp/ldap/ldap3-simple",
+    "tcp/smb/impacket-smb1-only",
+    "tcp/smb/impacket-smb3-direct",
+];
+
+#[test]
+fn other_servers_are_named_from_their_side_alone() {
+    let all = fixtures();
+    for &name in SERVER_ALONE {
+        let f = all
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("fixture {name} missing"));
+        match classify(&f.input_of(&[], &f.server, true), false) {
+            Verdict::Identified(c) => assert_eq!(c.proto, f.proto, "{name}"),
+            other => panic!("{name} server alone: {other:?}"),
+        }
+        // Every prefix of the server's side: wait, or the right name. (Not
+        // for a server that sends notice lines first: ssh.rs looks through
+        // them only within the bytes seen, by design, and the client's
+        // identification line names those flows.)
+        if name == "tcp/ssh/openssh-prebanner" {
+            continue;
+        }
+        let step = (f.server.len() / 256).max(1);
+        for n in (1..f.server.len()).step_by(step) {
+            match classify(&f.input_of(&[], &f.server[..n], false), false) {
+                Verdict::Identified(c) => assert_eq!(c.proto, f.proto, "{name} prefix {n}"),
+                Verdict::NeedMore => {}
+                other => panic!("{name} server prefix {n}: {other:?}"),
+            }
+        }
+    }
 }

@@ -68,6 +68,12 @@ installed on the recording machine):
                                 server min protocol = NT1
   tcp/smb/impacket-smb2-direct, impacket-smb3-direct  impacket 0.13 SMB2 NEGOTIATE sent
                                 directly (dialect 2.0.2; 3.0) <-> Samba 4.17 smbd
+  tcp/tls/gnutls-serv-curl, openssl-s_server-curl, node-https-server-curl   curl 7.88 <->
+                                gnutls-serv 3.7.9 --http, openssl s_server 3.0 -www, Node 20
+                                https server (the server's ServerHello side)
+  tcp/http/node-server-curl, python-http-server-curl   curl 7.88 <-> Node 20 http server,
+                                CPython 3.11 http.server (the responses)
+  tcp/ssh/asyncssh-server-openssh  OpenSSH 9.2p1 ssh <-> asyncssh 2.24 server
   tcp/dcerpc/rpcdump-samba      impacket 0.13 rpcdump.py's calls (bind to the endpoint mapper,
                                 hept_lookup; rpcdump.py takes only well-known ports) <-> Samba 4.17
                                 samba-dcerpcd's epmapper on 127.0.0.1:135
@@ -739,9 +745,73 @@ def dcerpc():
     write(f"{name}.server.bin", s)
 
 
+# --- other servers: TLS, HTTP and SSH answers -------------------------------
+
+NODE_HTTPS_SERVER = """const fs = require('fs');
+require('https').createServer({key: fs.readFileSync(process.argv[2]),
+  cert: fs.readFileSync(process.argv[3])}, (q, r) => r.end('ok\\n'))
+  .listen(+process.argv[1], '127.0.0.1');"""
+
+NODE_HTTP_SERVER = """require('http').createServer((q, r) => r.end('ok\\n'))
+  .listen(+process.argv[1], '127.0.0.1');"""
+
+ASYNCSSH_SERVER = """import sys, asyncio, asyncssh
+async def main():
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    await asyncssh.listen("127.0.0.1", int(sys.argv[1]), server_host_keys=[key])
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+def servers():
+    """Servers other than the ones first recorded, each relayed to a client
+    already in the fixtures: what the detector sees of the server's side
+    (a flow whose client side was missed is named from it)."""
+    port = 47810
+    d = tempfile.mkdtemp(prefix="pk-v-servers-")
+    key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+                    "-subj", "/CN=fixture.test", "-days", "30"], check=True, capture_output=True)
+    curl_tls = ["curl", "-s", "-k", "-m", "3", "--resolve", "fixture.test:{port}:127.0.0.1",
+                "https://fixture.test:{port}/"]
+    curl_http = ["curl", "-s", "-m", "3", "http://127.0.0.1:{port}/fixture"]
+    runs = [
+        ("tcp/tls/gnutls-serv-curl", ["gnutls-serv", "--http", "-p", str(port),
+                                      "--x509keyfile", key, "--x509certfile", crt], curl_tls),
+        ("tcp/tls/openssl-s_server-curl", ["openssl", "s_server", "-accept",
+                                           f"127.0.0.1:{port}", "-key", key, "-cert", crt,
+                                           "-www"], curl_tls),
+        ("tcp/tls/node-https-server-curl", node(NODE_HTTPS_SERVER) + [str(port), key, crt],
+         curl_tls),
+        ("tcp/http/node-server-curl", node(NODE_HTTP_SERVER) + [str(port)], curl_http),
+        ("tcp/http/python-http-server-curl", [PY, "-m", "http.server", "-b", "127.0.0.1",
+                                              "-d", d, str(port)], curl_http),
+        ("tcp/ssh/asyncssh-server-openssh", py(ASYNCSSH_SERVER, port),
+         ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+          "-o", "BatchMode=yes", "-o", "ConnectTimeout=4", "-p", "{port}",
+          "fixture@127.0.0.1", "true"]),
+    ]
+    try:
+        for name, server, client in runs:
+            if not want(name):
+                continue
+            p = spawn(server)
+            try:
+                wait_port(port)
+                c, s = relay_flow(port + 1, port, fill(client, port + 1), timeout=10)
+            finally:
+                stop(p)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
-              dcerpc]:
+              dcerpc, servers]:
         f()
 
 
