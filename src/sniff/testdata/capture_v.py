@@ -74,6 +74,13 @@ installed on the recording machine):
   tcp/http/node-server-curl, python-http-server-curl   curl 7.88 <-> Node 20 http server,
                                 CPython 3.11 http.server (the responses)
   tcp/ssh/asyncssh-server-openssh  OpenSSH 9.2p1 ssh <-> asyncssh 2.24 server
+  tcp/tds/impacket-mssqlclient  impacket 0.13 mssqlclient.py (TDS PRELOGIN)
+  tcp/rdp/impacket-rdp_check    impacket 0.13 rdp_check.py (X.224 Connection Request; it
+                                always connects to port 3389)
+  tcp/mongodb/node-mongodb      mongodb (npm, the Node driver) first hello
+  tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
+  (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
+  gssencmode=require both fail before connecting without a Kerberos ticket cache.)
   tcp/dcerpc/rpcdump-samba      impacket 0.13 rpcdump.py's calls (bind to the endpoint mapper,
                                 hept_lookup; rpcdump.py takes only well-known ports) <-> Samba 4.17
                                 samba-dcerpcd's epmapper on 127.0.0.1:135
@@ -809,9 +816,48 @@ def servers():
         shutil.rmtree(d, ignore_errors=True)
 
 
+# --- more clients of other detectors (a listener records what they send) ----
+
+MONGO_NODE = """const { MongoClient } = require('mongodb');
+new MongoClient('mongodb://127.0.0.1:' + process.argv[1] + '/?directConnection=true',
+  {serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000}).connect()
+  .catch(() => {}).finally(() => process.exit(0));
+setTimeout(() => process.exit(0), 4000);"""
+
+PYSOCKS = """import sys, socks
+s = socks.socksocket()
+s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]), username=sys.argv[2] or None,
+            password=sys.argv[2] or None)
+s.settimeout(2)
+try:
+    s.connect(("www.fixture.test", 80))
+except Exception:
+    pass
+"""
+
+
+def other_clients():
+    port = 47830
+    runs = [
+        ("tcp/tds/impacket-mssqlclient", [shutil.which("mssqlclient.py") or "mssqlclient.py",
+                                          "-port", str(port), "fixture:wrong@127.0.0.1"]),
+        ("tcp/rdp/impacket-rdp_check", [shutil.which("rdp_check.py") or "rdp_check.py",
+                                        "fixture:wrong@127.0.0.1"]),
+        ("tcp/mongodb/node-mongodb", node(MONGO_NODE) + [str(port)]),
+        ("tcp/socks5/pysocks", py(PYSOCKS, port, "")),
+        ("tcp/socks5/pysocks-userpass", py(PYSOCKS, port, "fixture")),
+    ]
+    for name, cmd in runs:
+        if not want(name):
+            continue
+        # rdp_check.py always connects to 3389.
+        p = 3389 if "rdp_check" in name else port
+        write(f"{name}.client.bin", first_client_bytes(p, cmd, timeout=10))
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
-              dcerpc, servers]:
+              dcerpc, servers, other_clients]:
         f()
 
 
