@@ -78,6 +78,7 @@ installed on the recording machine):
   tcp/rdp/impacket-rdp_check    impacket 0.13 rdp_check.py (X.224 Connection Request; it
                                 always connects to port 3389)
   tcp/mongodb/node-mongodb      mongodb (npm, the Node driver) first hello
+  tcp/krb5/impacket-getTGT      impacket 0.13 getTGT.py: an AS-REQ over TCP to port 88
   tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
   (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
   gssencmode=require both fail before connecting without a Kerberos ticket cache.)
@@ -847,11 +848,13 @@ def other_clients():
         ("tcp/socks5/pysocks", py(PYSOCKS, port, "")),
         ("tcp/socks5/pysocks-userpass", py(PYSOCKS, port, "fixture")),
     ]
+    runs.append(("tcp/krb5/impacket-getTGT", [shutil.which("getTGT.py") or "getTGT.py",
+                                              "-dc-ip", "127.0.0.1", "FIXTURE.TEST/fixture:wrong"]))
     for name, cmd in runs:
         if not want(name):
             continue
-        # rdp_check.py always connects to 3389.
-        p = 3389 if "rdp_check" in name else port
+        # rdp_check.py always connects to 3389, impacket's Kerberos to 88.
+        p = 3389 if "rdp_check" in name else 88 if "getTGT" in name else port
         write(f"{name}.client.bin", first_client_bytes(p, cmd, timeout=10))
 
 
