@@ -78,6 +78,10 @@ installed on the recording machine):
   tcp/rdp/impacket-rdp_check    impacket 0.13 rdp_check.py (X.224 Connection Request; it
                                 always connects to port 3389)
   tcp/mongodb/node-mongodb      mongodb (npm, the Node driver) first hello
+  tcp/syslog/python-logging, python-logging-ident   CPython 3.11 logging SysLogHandler over
+                                TCP (a bare `<PRI>text` ended by NUL; with an ident prefix)
+  tcp/http2/node-http2          Node 20 http2.connect to http:// (prior knowledge)
+  udp/dns/node-c-ares           Node 20 dns Resolver (c-ares) resolve4
   tcp/krb5/impacket-getTGT      impacket 0.13 getTGT.py: an AS-REQ over TCP to port 88
   tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
   (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
@@ -858,9 +862,41 @@ def other_clients():
         write(f"{name}.client.bin", first_client_bytes(p, cmd, timeout=10))
 
 
+PY_SYSLOG_TCP = """import logging, logging.handlers, socket, sys
+h = logging.handlers.SysLogHandler(("127.0.0.1", int(sys.argv[1])), socktype=socket.SOCK_STREAM)
+if sys.argv[2] == "rfc5424":
+    h.ident = "fixture-app: "
+log = logging.getLogger("fixture")
+log.addHandler(h)
+log.warning("disk usage at %d%%", 91)
+h.close()
+"""
+
+NODE_DNS = """const r = new (require('dns').promises.Resolver)({timeout: 1000, tries: 1});
+r.setServers(['127.0.0.1:' + process.argv[1]]);
+r.resolve4('fixture.test').catch(() => {}).finally(() => process.exit(0));"""
+
+NODE_H2 = """const c = require('http2').connect('http://127.0.0.1:' + process.argv[1]);
+c.on('error', () => {});
+c.request({':path': '/fixture'}).on('error', () => {}).end();
+setTimeout(() => process.exit(0), 2000);"""
+
+
+def more_clients():
+    port = 47840
+    for name, cmd in [("tcp/syslog/python-logging", py(PY_SYSLOG_TCP, port, "plain")),
+                      ("tcp/syslog/python-logging-ident", py(PY_SYSLOG_TCP, port, "rfc5424")),
+                      ("tcp/http2/node-http2", node(NODE_H2) + [str(port)])]:
+        if want(name):
+            write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=10))
+    if want("udp/dns/node-c-ares"):
+        write("udp/dns/node-c-ares.client.bin",
+              first_datagram(port, node(NODE_DNS) + [str(port)], timeout=10))
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
-              dcerpc, servers, other_clients]:
+              dcerpc, servers, other_clients, more_clients]:
         f()
 
 
