@@ -62,7 +62,9 @@ installed on the recording machine):
   udp/snmp/pysnmp-v2c, pysnmp-v3  pysnmp 7.1 GET (v2c; v3 engine discovery)
   udp/ntp/ntplib                ntplib 0.4 request
   tcp/ldap/ldap3-anonymous, ldap3-simple  ldap3 2.9 <-> OpenLDAP 2.5 slapd (anonymous bind
-                                and search; simple bind as the rootdn)
+                                and search; simple bind as the rootdn); -search-first: a
+                                search with no bind before it; -starttls: the StartTLS
+                                extended request first (slapd here has no TLS: it refuses)
   tcp/smb/impacket-smb1-only    impacket 0.13 SMBConnection preferredDialect=SMB_DIALECT (an SMB1
                                 negotiate offering only NT LM 0.12) <-> Samba 4.17 smbd with
                                 server min protocol = NT1
@@ -593,7 +595,13 @@ def udp_clients():
 LDAP3 = """import sys, ldap3
 s = ldap3.Server("127.0.0.1", port=int(sys.argv[1]), get_info=ldap3.NONE, connect_timeout=3)
 try:
-    if sys.argv[2] == "anon":
+    if sys.argv[2] in ("search", "starttls"):
+        # No bind first: a search, or the StartTLS extended request.
+        c = ldap3.Connection(s, receive_timeout=3)
+        c.open()
+        if sys.argv[2] == "starttls":
+            c.start_tls()
+    elif sys.argv[2] == "anon":
         c = ldap3.Connection(s, auto_bind=True, receive_timeout=3)
     else:
         c = ldap3.Connection(s, "cn=admin,dc=fixture,dc=test", "fixture", auto_bind=True,
@@ -617,7 +625,8 @@ directory {d}/db
 
 
 def ldap():
-    runs = [("tcp/ldap/ldap3-anonymous", "anon"), ("tcp/ldap/ldap3-simple", "simple")]
+    runs = [("tcp/ldap/ldap3-anonymous", "anon"), ("tcp/ldap/ldap3-simple", "simple"),
+            ("tcp/ldap/ldap3-search-first", "search"), ("tcp/ldap/ldap3-starttls", "starttls")]
     if not any(want(n) for n, _ in runs):
         return
     port = 47780
