@@ -48,7 +48,9 @@ installed on the recording machine):
   tcp/pgsql/pg8000              pg8000 1.31 (StartupMessage) <-> postgres 15.18
   tcp/pgsql/psycopg-libpq       psycopg 3.3 binary wheel (its bundled libpq 18.0) <-> postgres 15:
                                 SSLRequest (sslmode prefer); -proto32: sslmode=disable,
-                                max_protocol_version=3.2 (StartupMessage 3.2). (Its libpq
+                                max_protocol_version=3.2 (StartupMessage 3.2).
+                                tcp/tls/psycopg-libpq-direct: sslnegotiation=direct, a TLS
+                                ClientHello with ALPN postgresql first (PostgreSQL 17+). (Its libpq
                                 was built without GSSAPI: gssencmode=require sends nothing.)
   tcp/pgsql/node-pg             pg (npm) <-> postgres 15.18
   tcp/redis/redis-py            redis-py 8.2 (CLIENT SETINFO first) <-> redis-server 7.0.15
@@ -420,6 +422,9 @@ def pgsql():
             ("tcp/pgsql/psycopg-libpq", py(PSYCOPG, "{port}")),
             ("tcp/pgsql/psycopg-libpq-proto32",
              py(PSYCOPG, "{port}", "sslmode=disable", "max_protocol_version=3.2")),
+            # PostgreSQL 17's direct TLS: a ClientHello with ALPN "postgresql" at once.
+            ("tcp/tls/psycopg-libpq-direct",
+             py(PSYCOPG, "{port}", "sslmode=require", "sslnegotiation=direct")),
             ("tcp/pgsql/node-pg", node(NODE_PG) + ["{port}"])]
     if not any(want(n) for n, _ in runs):
         return
@@ -445,7 +450,8 @@ def pgsql():
                 relay = port + 1 + i
                 c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
                 write(f"{name}.client.bin", c)
-                write(f"{name}.server.bin", s)
+                if s:  # postgres 15 closes on a direct ClientHello unanswered
+                    write(f"{name}.server.bin", s)
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
