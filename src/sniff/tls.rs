@@ -436,12 +436,13 @@ fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
             Sniff::NeedMore
         };
     }
+    let before = c;
     let Some(exts) = c.vec16() else {
-        if whole || c.remaining() < 2 {
-            return short;
-        }
         // A hello cut inside its extensions: read the whole ones.
-        extensions(c.rest().get(2..).unwrap_or_default(), &mut meta);
+        let Some(cut) = before.rest().get(2..).filter(|_| !whole) else {
+            return short;
+        };
+        extensions(cut, &mut meta);
         return Sniff::Match(meta);
     };
     if whole && c.remaining() != 0 {

@@ -222,6 +222,30 @@ fn hello_spanning_records_is_read_whole() {
     assert!(matches!(detect(&input(&bad, true)), Sniff::Match(_)));
 }
 
+/// A hello cut inside its extensions (no more bytes will come) reports the
+/// extensions that arrived whole, and only those.
+#[test]
+fn cut_hello_reports_its_whole_extensions() {
+    let name = &b"fixture.example"[..];
+    let at = OPENSSL.windows(name.len()).position(|w| w == name).unwrap();
+    // Record and handshake headers, version, random, session id, cipher
+    // suites, compression methods: the extensions' length comes next.
+    let sid = 5 + 4 + 2 + 32;
+    let suites = sid + 1 + usize::from(OPENSSL[sid]);
+    let comp = suites + 2 + usize::from(u16::from_be_bytes([OPENSSL[suites], OPENSSL[suites + 1]]));
+    let exts = comp + 1 + usize::from(OPENSSL[comp]);
+    for n in exts + 2..OPENSSL.len() {
+        let m = match detect(&input(&OPENSSL[..n], true)) {
+            Sniff::Match(m) => m,
+            other => panic!("{n}: {other:?}"),
+        };
+        let sni_whole = n >= at + name.len();
+        assert_eq!(m.sni, sni_whole.then_some(name), "{n}");
+        assert_eq!(m.alpn, None, "{n}");
+        assert!(matches!(m.version, Some(0x0303 | 0x0304)), "{n}");
+    }
+}
+
 #[test]
 fn server_name_is_read_wherever_the_records_split() {
     let name = &b"fixture.example"[..];
