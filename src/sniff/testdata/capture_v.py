@@ -9,11 +9,11 @@ client sent before going quiet), or a relay between a real client and a
 real server (a `.client.bin` + `.server.bin` pair), all on 127.0.0.1. Run as
 root on Debian 12 (Java 17 and Node 20 installed):
 
-  apt-get install mariadb-server redis-server mosquitto slapd ldap-utils \\
+  apt-get install mariadb-server redis-server mosquitto slapd ldap-utils samba \\
       dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
   pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
-      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3
-  (cd some-dir && npm install mysql2 pg mqtt ioredis)   # NODE_PATH=some-dir/node_modules
+      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks
+  (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb)   # NODE_PATH=some-dir/node_modules
   python3 src/sniff/testdata/capture_v.py [name-filter]
 
 Programs and versions behind each fixture (PyPI and npm versions as
@@ -36,28 +36,28 @@ installed on the recording machine):
   tcp/tls/openssl-tls13-tiny    openssl s_client 3.0 -tls1_3 with one suite, one group,
                                 no SNI, no session ticket
   tcp/tls/openssl-tls13-split   openssl s_client 3.0 -tls1_3 -max_send_frag 512 with a long
-                                ALPN list: a ClientHello spanning three handshake records
+                                ALPN list: a ClientHello spanning two handshake records
   tcp/tls/gnutls-cli-tls12      gnutls-cli 3.7.9 --priority NORMAL:-VERS-TLS1.3
   tcp/ssh/paramiko-5            paramiko 5.1 (PyPI) <-> dropbear 2022.83
   tcp/ssh/asyncssh              asyncssh 2.24 <-> dropbear 2022.83
   tcp/ssh/openssh-prebanner     OpenSSH 9.2p1 ssh <-> OpenSSH 9.2p1 sshd -i behind a wrapper
                                 that prints 20 notice lines (about 1.4 kB) first
   tcp/mysql/pymysql             PyMySQL 1.2 <-> MariaDB 10.11
-  tcp/mysql/node-mysql2         mysql2 (npm) <-> MariaDB 10.11
+  tcp/mysql/node-mysql2         mysql2 3.25 (npm) <-> MariaDB 10.11 (max_packet_size 0)
   tcp/pgsql/asyncpg             asyncpg 0.32 (ssl prefer: SSLRequest) <-> postgres 15.18
-  tcp/pgsql/pg8000              pg8000 1.31 (StartupMessage) <-> postgres 15.18
+  tcp/pgsql/pg8000              pg8000 1.31 (it too opens with an SSLRequest) <-> postgres 15.18
   tcp/pgsql/psycopg-libpq       psycopg 3.3 binary wheel (its bundled libpq 18.0) <-> postgres 15:
                                 SSLRequest (sslmode prefer); -proto32: sslmode=disable,
                                 max_protocol_version=3.2 (StartupMessage 3.2).
                                 tcp/tls/psycopg-libpq-direct: sslnegotiation=direct, a TLS
-                                ClientHello with ALPN postgresql first (PostgreSQL 17+). (Its libpq
-                                was built without GSSAPI: gssencmode=require sends nothing.)
-  tcp/pgsql/node-pg             pg (npm) <-> postgres 15.18
+                                ClientHello with ALPN postgresql first (PostgreSQL 17+), carrying
+                                an X25519MLKEM768 key share (the wheel's own OpenSSL)
+  tcp/pgsql/node-pg             pg 8.23 (npm; a plain StartupMessage) <-> postgres 15.18
   tcp/redis/redis-py            redis-py 8.2 (CLIENT SETINFO first) <-> redis-server 7.0.15
   tcp/redis/redis-py-resp3      redis-py 8.2 protocol=3 (HELLO 3) <-> redis-server 7.0.15
-  tcp/redis/ioredis             ioredis (npm) <-> redis-server 7.0.15
+  tcp/redis/ioredis             ioredis 6.1 (npm; lowercase `hello 3`) <-> redis-server 7.0.15
   tcp/mqtt/paho-v5, paho-v311, paho-v31  paho-mqtt 2.2 <-> mosquitto 2.0.11
-  tcp/mqtt/node-mqtt            mqtt (npm, MQTT.js) <-> mosquitto 2.0.11
+  tcp/mqtt/node-mqtt            mqtt 5.16 (npm, MQTT.js) v5 <-> mosquitto 2.0.11
   udp/dns/dnspython-cookie      dnspython 2.9 query with an EDNS COOKIE option
   tcp/dns/dnspython-tcp         dnspython 2.9 dns.query.tcp
   tcp/dns/dnspython-pipelined   two queries made by dnspython written in one send
@@ -81,7 +81,7 @@ installed on the recording machine):
   tcp/tds/impacket-mssqlclient  impacket 0.13 mssqlclient.py (TDS PRELOGIN)
   tcp/rdp/impacket-rdp_check    impacket 0.13 rdp_check.py (X.224 Connection Request; it
                                 always connects to port 3389)
-  tcp/mongodb/node-mongodb      mongodb (npm, the Node driver) first hello
+  tcp/mongodb/node-mongodb      mongodb 7.9 (npm, the Node driver): OP_QUERY isMaster
   tcp/syslog/python-logging, python-logging-ident   CPython 3.11 logging SysLogHandler over
                                 TCP (a bare `<PRI>text` ended by NUL; with an ident prefix)
   tcp/http2/node-http2          Node 20 http2.connect to http:// (prior knowledge)
@@ -94,7 +94,7 @@ installed on the recording machine):
                                 hept_lookup; rpcdump.py takes only well-known ports) <-> Samba 4.17
                                 samba-dcerpcd's epmapper on 127.0.0.1:135
 """
-import os, shutil, subprocess, sys, tempfile, time
+import os, shutil, signal, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -693,6 +693,23 @@ except Exception:
 """
 
 
+def stop_helpers(conf):
+    """Ends the helpers smbd started for this run (samba-dcerpcd outlives
+    smbd in a session of its own): only processes whose command line names
+    this run's own temporary configuration file, by their pid."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if conf.encode() in cmd:
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
 def smb_clients():
     runs = [("tcp/smb/impacket-smb1-only", "smb1", "NT1"),
             ("tcp/smb/impacket-smb2-direct", "smb2", "SMB2_02"),
@@ -713,6 +730,7 @@ def smb_clients():
             c, s = relay_flow(port + 1, port, py(IMPACKET_SMB, port + 1, dialect), timeout=10)
         finally:
             stop(p)
+            stop_helpers(conf)
             shutil.rmtree(d, ignore_errors=True)
         write(f"{name}.client.bin", c)
         write(f"{name}.server.bin", s)
@@ -767,6 +785,7 @@ def dcerpc():
         c, s = relay_flow(47800, 135, py(RPCDUMP, 47800), timeout=10)
     finally:
         stop(p)
+        stop_helpers(conf)
         shutil.rmtree(d, ignore_errors=True)
     write(f"{name}.client.bin", c)
     write(f"{name}.server.bin", s)
