@@ -405,6 +405,14 @@ const EXPECT: &[Expect] = &[
         None,
         Some(3),
     ),
+    (
+        "tcp/xmpp/slixmpp",
+        None,
+        Some("xmpp.fixture.test"),
+        None,
+        None,
+        Some(0x0100),
+    ),
 ];
 
 #[test]

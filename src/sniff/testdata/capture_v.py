@@ -12,7 +12,7 @@ root on Debian 12 (Java 17 and Node 20 installed):
   apt-get install mariadb-server redis-server mosquitto slapd ldap-utils samba \\
       dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
   pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
-      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks
+      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp
   (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb)   # NODE_PATH=some-dir/node_modules
   python3 src/sniff/testdata/capture_v.py [name-filter]
 
@@ -86,6 +86,7 @@ installed on the recording machine):
                                 TCP (a bare `<PRI>text` ended by NUL; with an ident prefix)
   tcp/http2/node-http2          Node 20 http2.connect to http:// (prior knowledge)
   udp/dns/node-c-ares           Node 20 dns Resolver (c-ares) resolve4
+  tcp/xmpp/slixmpp              slixmpp 1.17 (PyPI) stream header to xmpp.fixture.test
   tcp/krb5/impacket-getTGT      impacket 0.13 getTGT.py: an AS-REQ over TCP to port 88
   tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
   (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
@@ -928,9 +929,30 @@ def more_clients():
               first_datagram(port, node(NODE_DNS) + [str(port)], timeout=10))
 
 
+SLIXMPP = """import sys, asyncio, slixmpp
+async def main():
+    c = slixmpp.ClientXMPP("fixture@xmpp.fixture.test", "wrong")
+    c.enable_plaintext = True
+    c.enable_direct_tls = False
+    c.enable_starttls = False
+    c.connect(host="127.0.0.1", port=int(sys.argv[1]))
+    await asyncio.sleep(2)
+try:
+    asyncio.run(main())
+except Exception:
+    pass
+"""
+
+
+def xmpp():
+    name = "tcp/xmpp/slixmpp"
+    if want(name):
+        write(f"{name}.client.bin", first_client_bytes(47850, py(SLIXMPP, 47850), timeout=10))
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
-              dcerpc, servers, other_clients, more_clients]:
+              dcerpc, servers, other_clients, more_clients, xmpp]:
         f()
 
 
