@@ -12,7 +12,7 @@ root on Debian 12 (Java 17 and Node 20 installed):
   apt-get install mariadb-server redis-server mosquitto slapd ldap-utils samba \\
       dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
   pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
-      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp
+      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp pyModbusTCP
   (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb)   # NODE_PATH=some-dir/node_modules
   python3 src/sniff/testdata/capture_v.py [name-filter]
 
@@ -87,6 +87,8 @@ installed on the recording machine):
   tcp/http2/node-http2          Node 20 http2.connect to http:// (prior knowledge)
   udp/dns/node-c-ares           Node 20 dns Resolver (c-ares) resolve4
   tcp/xmpp/slixmpp              slixmpp 1.17 (PyPI) stream header to xmpp.fixture.test
+  tcp/modbus/pymodbustcp-read, pymodbustcp-write-coils  pyModbusTCP 0.3.1 (PyPI), unit 17:
+                                Read Holding Registers; Write Multiple Coils (10 coils)
   tcp/krb5/impacket-getTGT      impacket 0.13 getTGT.py: an AS-REQ over TCP to port 88
   tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
   (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
@@ -950,9 +952,29 @@ def xmpp():
         write(f"{name}.client.bin", first_client_bytes(47850, py(SLIXMPP, 47850), timeout=10))
 
 
+PYMODBUSTCP = """import sys
+from pyModbusTCP.client import ModbusClient
+c = ModbusClient(host="127.0.0.1", port=int(sys.argv[1]), unit_id=17, timeout=1.5)
+if sys.argv[2] == "read":
+    c.read_holding_registers(100, 12)
+else:
+    c.write_multiple_coils(20, [True, False, True, True, False, False, True, True, True, False])
+c.close()
+"""
+
+
+def modbus():
+    for name, op in [("tcp/modbus/pymodbustcp-read", "read"),
+                     ("tcp/modbus/pymodbustcp-write-coils", "write")]:
+        if want(name):
+            write(f"{name}.client.bin",
+                  first_client_bytes(47860, py(PYMODBUSTCP, 47860, op), timeout=10))
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
-              dcerpc, servers, other_clients, more_clients, xmpp]:
+              dcerpc, servers, other_clients, more_clients, xmpp,
+              modbus]:
         f()
 
 
