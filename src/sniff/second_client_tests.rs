@@ -437,6 +437,7 @@ const SERVER_ALONE: &[&str] = &[
     "tcp/ldap/ldap3-simple",
     "tcp/smb/impacket-smb1-only",
     "tcp/smb/impacket-smb3-direct",
+    "tcp/smtp/aiosmtpd-smtplib",
 ];
 
 #[test]

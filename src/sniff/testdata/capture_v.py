@@ -12,7 +12,7 @@ root on Debian 12 (Java 17 and Node 20 installed):
   apt-get install mariadb-server redis-server mosquitto slapd ldap-utils samba \\
       dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
   pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
-      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp pyModbusTCP
+      pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp pyModbusTCP aiosmtpd
   (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb)   # NODE_PATH=some-dir/node_modules
   python3 src/sniff/testdata/capture_v.py [name-filter]
 
@@ -89,6 +89,7 @@ installed on the recording machine):
   tcp/xmpp/slixmpp              slixmpp 1.17 (PyPI) stream header to xmpp.fixture.test
   tcp/modbus/pymodbustcp-read, pymodbustcp-write-coils  pyModbusTCP 0.3.1 (PyPI), unit 17:
                                 Read Holding Registers; Write Multiple Coils (10 coils)
+  tcp/smtp/aiosmtpd-smtplib     CPython 3.11 smtplib (EHLO, QUIT) <-> aiosmtpd 1.4.6 (PyPI)
   tcp/krb5/impacket-getTGT      impacket 0.13 getTGT.py: an AS-REQ over TCP to port 88
   tcp/socks5/pysocks, pysocks-userpass  PySocks 1.7 SOCKS5 greeting (no auth; user/password)
   (No GSSENCRequest could be recorded: psql 15 and psycopg's libpq 18 with
@@ -971,10 +972,40 @@ def modbus():
                   first_client_bytes(47860, py(PYMODBUSTCP, 47860, op), timeout=10))
 
 
+AIOSMTPD = """import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+time.sleep(3600)
+"""
+
+SMTPLIB = """import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.fixture.test", timeout=3)
+s.ehlo()
+s.quit()
+"""
+
+
+def smtp():
+    name = "tcp/smtp/aiosmtpd-smtplib"
+    if not want(name):
+        return
+    port = 47870
+    p = spawn(py(AIOSMTPD, port))
+    try:
+        wait_port(port)
+        c, s = relay_flow(port + 1, port, py(SMTPLIB, port + 1), timeout=10)
+    finally:
+        stop(p)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
 def main():
     for f in [http, tls, ssh, mysql, pgsql, redis, mqtt, udp_clients, ldap, smb_clients,
               dcerpc, servers, other_clients, more_clients, xmpp,
-              modbus]:
+              modbus, smtp]:
         f()
 
 
