@@ -19,6 +19,8 @@ root on Debian 12 (Java 17 and Node 20 installed):
 Programs and versions behind each fixture (PyPI and npm versions as
 installed on the recording machine):
   tcp/http/python-requests      requests 2.34 (urllib3 2) GET
+  tcp/http/python-requests-long-url   the same with a 10 kB query string: a request line
+                                longer than the 8 KiB the detector (and the sample) holds
   tcp/http/aiohttp              aiohttp 3.14 ClientSession GET
   tcp/http/node-http            Node 20.20 http.get
   tcp/http/node-fetch           Node 20.20 fetch (undici)
@@ -133,8 +135,10 @@ def py(src, *args):
 # --- HTTP --------------------------------------------------------------------
 
 REQUESTS = """import sys, requests
+# A long query string when asked: 200 parameters of 48 bytes (about 10 kB).
+q = "&".join("p%03d=%s" % (i, "x" * 43) for i in range(200)) if sys.argv[2:] else "q=1"
 try:
-    requests.get("http://127.0.0.1:%s/fixture?q=1" % sys.argv[1], timeout=2)
+    requests.get("http://127.0.0.1:%s/fixture?%s" % (sys.argv[1], q), timeout=2)
 except Exception:
     pass
 """
@@ -193,6 +197,7 @@ def http():
     tmp = tempfile.mkdtemp(prefix="pk-v-java-")
     runs = [
         ("tcp/http/python-requests", py(REQUESTS, port)),
+        ("tcp/http/python-requests-long-url", py(REQUESTS, port, "long")),
         ("tcp/http/aiohttp", py(AIOHTTP, port)),
         ("tcp/http/node-http", node(f"require('http').get('{url}', () => {{}})"
                                     ".on('error', () => {}); setTimeout(() => process.exit(0), 2000)")),
