@@ -5,7 +5,9 @@
 //! space, a request-target without controls, a space, `HTTP/1.0` or
 //! `HTTP/1.1` (runs of spaces between the three are accepted, as RFC 9112
 //! section 3 lets servers do and nginx does). The Host header is read when the
-//! header block is in the sample. A response (`HTTP/1.x NNN`) matches only
+//! header block is in the sample. A request line longer than the sample
+//! (a long query string) matches on a known method and 4 KiB or more of one
+//! origin- or absolute-form target, without Host or version. A response (`HTTP/1.x NNN`) matches only
 //! when the initiator's side is empty (a capture or conntrack pickup that
 //! missed the request).
 //!
