@@ -5,7 +5,9 @@
 //! space, a request-target without controls, a space, `HTTP/1.0` or
 //! `HTTP/1.1` (runs of spaces between the three are accepted, as RFC 9112
 //! section 3 lets servers do and nginx does). The Host header is read when the
-//! header block is in the sample. A response (`HTTP/1.x NNN`) matches only
+//! header block is in the sample. A request line longer than the sample
+//! (a long query string) matches on a known method and 4 KiB or more of one
+//! origin- or absolute-form target, without Host or version. A response (`HTTP/1.x NNN`) matches only
 //! when the initiator's side is empty (a capture or conntrack pickup that
 //! missed the request).
 //!
@@ -13,7 +15,7 @@
 //! frame first makes the detector wait for the client's bytes.
 
 use super::cursor::{first_line, prefix, prefix_ci};
-use super::{Detector, Input, Meta, Proto, Sniff};
+use super::{Detector, Input, Meta, Proto, Sniff, SAMPLE_MAX};
 
 /// HTTP/2 preface, HTTP CONNECT, then HTTP/1.x.
 pub(crate) const DETECTORS: &[Detector] = &[
@@ -208,6 +210,8 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
     };
     let line = match first_line(buf, MAX_REQUEST_LINE) {
         Ok(Some(line)) => line,
+        // A request line longer than the sample holds.
+        Ok(None) if input.client.len() >= SAMPLE_MAX => return long_request(method, buf),
         Ok(None) => {
             // Keep waiting only while what we have can still be a request line.
             let body = buf.strip_suffix(b"\r").unwrap_or(buf);
@@ -218,7 +222,7 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
                 Sniff::NotThis
             };
         }
-        Err(()) => return Sniff::NotThis,
+        Err(()) => return long_request(method, buf),
     };
     // RFC 9112 section 3: a recipient may split the request line on runs
     // of spaces, and nginx and Suricata do; so does this detector, or
@@ -260,6 +264,44 @@ fn request<'a>(input: &Input<'a>) -> Sniff<Meta<'a>> {
         host,
         method: Some(method),
         version: Some(0x0100 | minor),
+        ..Meta::default()
+    })
+}
+
+/// Shortest request-target taken as a request line too long to read whole.
+const MIN_LONG_TARGET: usize = 4096;
+
+/// A request line with no end within [`MAX_REQUEST_LINE`] bytes or the
+/// sample: RFC 9112 section 3 has servers accept request lines of 8000
+/// octets and more, and clients send longer URLs (long query strings; CPython
+/// requests with a 10 kB query was recorded). Named when the method is
+/// followed by at least [`MIN_LONG_TARGET`] bytes of one origin-form
+/// (`/...`) or absolute-form (`http://`, `https://`) target, every byte a
+/// visible ASCII character (and, when the bytes reach past it, the start of
+/// ` HTTP/1.x`); no version or Host is reported.
+fn long_request<'a>(method: &'a [u8], buf: &'a [u8]) -> Sniff<Meta<'a>> {
+    let window = buf.get(..MAX_REQUEST_LINE).unwrap_or(buf);
+    let rest = window.get(method.len() + 1..).unwrap_or_default();
+    let rest = rest.get(rest.iter().take_while(|&&b| is_ws(b)).count()..);
+    let rest = rest.unwrap_or_default();
+    // The window may end inside the version after the target.
+    let (target, tail) = match rest.iter().position(|&b| is_ws(b)) {
+        Some(sp) => (rest.get(..sp).unwrap_or(rest), rest.get(sp + 1..)),
+        None => (rest, None),
+    };
+    let tail = tail.map(|t| t.strip_suffix(b"\r").unwrap_or(t));
+    if tail.is_some_and(|t| !b"HTTP/1.1".starts_with(t) && !b"HTTP/1.0".starts_with(t)) {
+        return Sniff::NotThis;
+    }
+    let form = target.first() == Some(&b'/')
+        || prefix_ci(target, b"http://") == Some(true)
+        || prefix_ci(target, b"https://") == Some(true);
+    if !form || target.len() < MIN_LONG_TARGET || !target.iter().all(|&b| (0x21..0x7f).contains(&b))
+    {
+        return Sniff::NotThis;
+    }
+    Sniff::Match(Meta {
+        method: Some(method),
         ..Meta::default()
     })
 }

@@ -245,3 +245,55 @@ fn registered_and_extension_methods() {
     let longest = METHODS.iter().map(|m| m.len()).max().unwrap();
     assert_eq!(MAX_METHOD, longest + 1);
 }
+
+/// requests 2.34 with a 10 kB query string (capture_v.py): the request line
+/// outruns the 8 KiB sample. Named GET once the sample is full, never before.
+const LONG_URL: &[u8] = include_bytes!("testdata/tcp/http/python-requests-long-url.client.bin");
+
+#[test]
+fn request_line_longer_than_the_sample() {
+    assert_eq!(LONG_URL.len(), SAMPLE_MAX);
+    assert!(!LONG_URL.contains(&b'\n'));
+    match detect_http(&input(LONG_URL, b"")) {
+        Sniff::Match(m) => {
+            assert_eq!(m.method, Some(&b"GET"[..]));
+            assert_eq!((m.host, m.version), (None, None));
+        }
+        other => panic!("{other:?}"),
+    }
+    for n in (0..LONG_URL.len()).step_by(61) {
+        assert_eq!(
+            detect_http(&input(&LONG_URL[..n], b"")),
+            Sniff::NeedMore,
+            "{n}"
+        );
+    }
+    // The window may end inside the version; a target with a control byte,
+    // a space then not a version, or no `/` or scheme is not a request.
+    let line = |target: &[u8], tail: &[u8]| {
+        let mut v = b"GET ".to_vec();
+        v.extend_from_slice(target);
+        v.resize(SAMPLE_MAX - tail.len(), b'a');
+        v.extend_from_slice(tail);
+        v
+    };
+    for (buf, ok) in [
+        (line(b"/x?", b" HTTP/1."), true),
+        (line(b"http://www.fixture.test/", b""), true),
+        (line(b"/x?", b" HTTP/2"), false),
+        (line(b"/x?", b" hello"), false),
+        (line(b"/x\x01", b""), false),
+        (line(b"xyz", b""), false),
+        (line(b"/x", b"\xff"), false),
+    ] {
+        let got = detect_http(&input(&buf, b""));
+        assert_eq!(matches!(got, Sniff::Match(_)), ok, "{:?}", &buf[..8]);
+        if !ok {
+            assert_eq!(got, Sniff::NotThis);
+        }
+    }
+    // A short target that a sample cut short: not enough to name it.
+    let mut short = b"GET /short HTTP/1.1".to_vec();
+    short.resize(SAMPLE_MAX, b' ');
+    assert_eq!(detect_http(&input(&short, b"")), Sniff::NotThis);
+}

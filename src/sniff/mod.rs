@@ -60,6 +60,8 @@ mod xmpp;
 #[cfg(test)]
 mod matrix_tests;
 #[cfg(test)]
+mod second_client_tests;
+#[cfg(test)]
 mod variety_tests;
 
 pub use proto::{Proto, Transport};

@@ -10,8 +10,9 @@
 //! code, a printable message) instead; that matches too.
 //!
 //! Seen alone, the client's HandshakeResponse41 or SSLRequest (sequence
-//! id 1, CLIENT_PROTOCOL_41, a 23-byte filler whose first 19 bytes are zero) matches; any client
-//! bytes before the server's greeting rule MySQL out otherwise.
+//! id 1, CLIENT_PROTOCOL_41, any max_packet_size (node's mysql2 sends 0), a
+//! 23-byte filler whose first 19 bytes are zero) matches; any client bytes
+//! before the server's greeting rule MySQL out otherwise.
 
 use super::cursor::{at, Cursor};
 use super::{Detector, Input, Meta, Proto, Sniff};
@@ -189,12 +190,10 @@ fn client_alone(buf: &[u8], complete: bool) -> Sniff<Meta<'_>> {
     if caps & CLIENT_PROTOCOL_41 == 0 {
         return Sniff::NotThis;
     }
-    let (Some(max_packet), Some(_charset)) = (c.le32(), c.u8()) else {
+    // max_packet_size is not checked: node's mysql2 sends 0 there.
+    let (Some(_max_packet), Some(_charset)) = (c.le32(), c.u8()) else {
         return more;
     };
-    if max_packet == 0 {
-        return Sniff::NotThis;
-    }
     // 23 filler bytes: MariaDB clients keep extended capabilities in the last 4.
     let filler = c.rest();
     let n = filler.len().min(19);

@@ -99,6 +99,25 @@ fn client_alone() {
     assert_eq!(detect(&inp(&bad, b"", false)), Sniff::NotThis);
 }
 
+/// node's mysql2 (npm) sends max_packet_size 0 in its HandshakeResponse41;
+/// seen without the greeting it is still MySQL, at every prefix.
+#[test]
+fn mysql2_client_alone() {
+    const MYSQL2: &[u8] = include_bytes!("testdata/tcp/mysql/node-mysql2.client.bin");
+    assert_eq!(MYSQL2.get(8..12), Some(&[0u8; 4][..]), "max_packet_size 0");
+    for n in 0..36 {
+        assert_eq!(
+            detect(&inp(&MYSQL2[..n], b"", false)),
+            Sniff::NeedMore,
+            "prefix {n}"
+        );
+    }
+    match detect(&inp(MYSQL2, b"", false)) {
+        Sniff::Match(m) => assert_eq!(m.method, Some(&b"HandshakeResponse"[..])),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn rejects_others() {
     for bad in [

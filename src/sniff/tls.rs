@@ -7,9 +7,12 @@
 //! session id of at most 32 bytes and a non-empty, even-length cipher suite
 //! list. SNI, the first ALPN and the highest offered version are read when
 //! the whole ClientHello is in the sample. A ClientHello that continues in
-//! later records is read as far as its first record goes; one whose first
-//! record is too short even for the handshake header (1 to 3 bytes) needs
-//! the next handshake record's header after it.
+//! later records (RFC 8446 section 5.1; `openssl s_client -max_send_frag`,
+//! DPI-evasion splitters) is read from the handshake records' bodies joined
+//! on the stack, once all of them arrived (or no more bytes come, or the
+//! sample is full); a name cut by a record header is not reported. One
+//! whose first record is too short even for the handshake header (1 to 3
+//! bytes) needs the next handshake record's header after it.
 //!
 //! An SSL 2.0 CLIENT-HELLO also matches (SSL 2.0 itself, or the
 //! backward-compatible hello of RFC 5246 appendix E.2 that old OpenSSL,
@@ -141,9 +144,12 @@ fn hello(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
     let in_record = rec_len - 4;
     let body_len = msg_len.min(in_record);
     match available.get(..body_len) {
-        // The hello continues in a later record: what the first record
-        // holds is all the detector reads.
-        Some(body) if msg_len > in_record => parse_body(body, want, false).or_partial(),
+        // The hello continues in later records: read it from the records'
+        // bodies put end to end, once all of them are in the sample.
+        Some(body) if msg_len > in_record => match parse_body(body, want, false) {
+            Sniff::NotThis => Sniff::NotThis,
+            _ => spanning(buf, want, complete),
+        },
         Some(body) => parse_body(body, want, true),
         None if complete || buf.len() >= SAMPLE_MAX => {
             parse_body(available, want, false).or_partial()
@@ -178,7 +184,131 @@ fn tiny_first_record(buf: &[u8], len: usize, want: u8, complete: bool) -> Sniff<
             _ => {}
         }
     }
-    Sniff::Match(Meta::default())
+    match spanning(buf, want, true) {
+        Sniff::Match(meta) => Sniff::Match(meta),
+        _ => Sniff::Match(Meta::default()),
+    }
+}
+
+/// Most records a hello is read across (ByeDPI-style splits use a few;
+/// one record per byte would need thousands).
+const MAX_PIECES: usize = 64;
+
+/// The bodies of the handshake records at the start of a stream put end to
+/// end (RFC 8446 section 5.1: a handshake message may span records), with
+/// where each piece came from, so that names read from the joined bytes can
+/// be borrowed from the input. On the stack: no allocation.
+struct Joined {
+    bytes: [u8; SAMPLE_MAX],
+    len: usize,
+    /// (offset in `bytes`, offset in the input, length) of each piece.
+    pieces: [(usize, usize, usize); MAX_PIECES],
+    count: usize,
+}
+
+impl Joined {
+    /// Joins the handshake records that open `buf`, up to the end of the
+    /// first handshake message, the first record that is not a handshake
+    /// record, or the end of the sample.
+    fn new(buf: &[u8]) -> Self {
+        let mut j = Joined {
+            bytes: [0; SAMPLE_MAX],
+            len: 0,
+            pieces: [(0, 0, 0); MAX_PIECES],
+            count: 0,
+        };
+        let mut at = 0usize;
+        while j.count < MAX_PIECES && !j.message_done() {
+            let Some(&[ty, major, minor, hi, lo]) = buf
+                .get(at..at + 5)
+                .and_then(|h| <&[u8; 5]>::try_from(h).ok())
+            else {
+                break;
+            };
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
+            if ty != HANDSHAKE || major != 3 || minor > 4 || len == 0 {
+                break;
+            }
+            let body = buf.get(at + 5..).unwrap_or_default();
+            let body = body.get(..len).unwrap_or(body);
+            let body = body.get(..SAMPLE_MAX - j.len).unwrap_or(body);
+            let (Some(dst), Some(piece)) = (
+                j.bytes.get_mut(j.len..j.len + body.len()),
+                j.pieces.get_mut(j.count),
+            ) else {
+                break;
+            };
+            dst.copy_from_slice(body);
+            *piece = (j.len, at + 5, body.len());
+            j.len += body.len();
+            j.count += 1;
+            if body.len() < len {
+                break;
+            }
+            at += 5 + len;
+        }
+        j
+    }
+
+    /// The handshake message's length from its header, when joined.
+    fn message_len(&self) -> Option<usize> {
+        let head = self.bytes.get(1..4)?;
+        (self.len >= 4).then(|| Cursor::new(head).be24().map(|n| n as usize))?
+    }
+
+    fn message_done(&self) -> bool {
+        self.message_len().is_some_and(|n| self.len >= 4 + n)
+    }
+
+    /// The message body after its 4-byte header, and whether it is whole.
+    fn message(&self) -> (&[u8], bool) {
+        let body = self.bytes.get(4..self.len).unwrap_or_default();
+        match self.message_len() {
+            Some(n) if body.len() >= n => (body.get(..n).unwrap_or(body), true),
+            _ => (body, false),
+        }
+    }
+
+    /// The input bytes behind `part` of the joined bytes, when they lie in
+    /// one record (a name split by a record header is not reported).
+    fn borrow<'a>(&self, input: &'a [u8], part: Option<&[u8]>) -> Option<&'a [u8]> {
+        let part = part?;
+        let off = part
+            .as_ptr()
+            .addr()
+            .checked_sub(self.bytes.as_ptr().addr())?;
+        let end = off + part.len();
+        let &(joined, from, _) = self
+            .pieces
+            .get(..self.count)?
+            .iter()
+            .find(|&&(joined, _, n)| joined <= off && end <= joined + n)?;
+        input.get(from + off - joined..from + end - joined)
+    }
+}
+
+/// A hello that spans records, read from the records' bodies joined. Waits
+/// for the whole message unless no more bytes come or the sample is full;
+/// then what arrived is read as a partial hello.
+fn spanning(buf: &[u8], want: u8, complete: bool) -> Sniff<Meta<'_>> {
+    let joined = Joined::new(buf);
+    let (body, whole) = joined.message();
+    if !whole && !complete && buf.len() < SAMPLE_MAX {
+        return match parse_body(body, want, false) {
+            Sniff::NotThis => Sniff::NotThis,
+            _ => Sniff::NeedMore,
+        };
+    }
+    match parse_body(body, want, whole).or_partial() {
+        Sniff::Match(m) => Sniff::Match(Meta {
+            sni: joined.borrow(buf, m.sni),
+            alpn: joined.borrow(buf, m.alpn),
+            version: m.version,
+            ..Meta::default()
+        }),
+        Sniff::NeedMore => Sniff::NeedMore,
+        Sniff::NotThis => Sniff::NotThis,
+    }
 }
 
 /// SSL 2.0 header (2) + msg_type (1) + version, cipher_spec_length,
@@ -306,7 +436,15 @@ fn parse_body(body: &[u8], want: u8, whole: bool) -> Sniff<Meta<'_>> {
             Sniff::NeedMore
         };
     }
-    let Some(exts) = c.vec16() else { return short };
+    let before = c;
+    let Some(exts) = c.vec16() else {
+        // A hello cut inside its extensions: read the whole ones.
+        let Some(cut) = before.rest().get(2..).filter(|_| !whole) else {
+            return short;
+        };
+        extensions(cut, &mut meta);
+        return Sniff::Match(meta);
+    };
     if whole && c.remaining() != 0 {
         return Sniff::NotThis;
     }

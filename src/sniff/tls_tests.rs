@@ -188,6 +188,79 @@ fn hello_split_before_the_handshake_header_ends() {
     }
 }
 
+/// openssl s_client 3.0 -tls1_3 -max_send_frag 512 with a long ALPN list
+/// (capture_v.py): its ClientHello spans a 512-byte record and a second
+/// one. Read from the records joined: server name, first ALPN, TLS 1.3.
+const OPENSSL_SPLIT: &[u8] = include_bytes!("testdata/tcp/tls/openssl-tls13-split.client.bin");
+
+#[test]
+fn hello_spanning_records_is_read_whole() {
+    let first = 5 + usize::from(u16::from_be_bytes([OPENSSL_SPLIT[3], OPENSSL_SPLIT[4]]));
+    assert!(first < OPENSSL_SPLIT.len(), "one record only");
+    let m = meta(OPENSSL_SPLIT);
+    assert_eq!(m.sni, Some(&b"fixture.test"[..]));
+    assert_eq!(m.alpn, Some(&b"fixture-protocol-000"[..]));
+    assert_eq!(m.version, Some(0x0304));
+    // Until the last record arrives: wait; with no more bytes to come, the
+    // partial hello is TLS.
+    for n in 0..OPENSSL_SPLIT.len() {
+        assert_eq!(
+            detect(&input(&OPENSSL_SPLIT[..n], false)),
+            Sniff::NeedMore,
+            "prefix {n}"
+        );
+    }
+    for n in first..OPENSSL_SPLIT.len() {
+        assert!(matches!(
+            detect(&input(&OPENSSL_SPLIT[..n], true)),
+            Sniff::Match(_)
+        ));
+    }
+    // A second record that is not a handshake record ends the hello there.
+    let mut bad = OPENSSL_SPLIT.to_vec();
+    bad[first] = 23;
+    assert!(matches!(detect(&input(&bad, true)), Sniff::Match(_)));
+}
+
+/// A hello cut inside its extensions (no more bytes will come) reports the
+/// extensions that arrived whole, and only those.
+#[test]
+fn cut_hello_reports_its_whole_extensions() {
+    let name = &b"fixture.example"[..];
+    let at = OPENSSL.windows(name.len()).position(|w| w == name).unwrap();
+    // Record and handshake headers, version, random, session id, cipher
+    // suites, compression methods: the extensions' length comes next.
+    let sid = 5 + 4 + 2 + 32;
+    let suites = sid + 1 + usize::from(OPENSSL[sid]);
+    let comp = suites + 2 + usize::from(u16::from_be_bytes([OPENSSL[suites], OPENSSL[suites + 1]]));
+    let exts = comp + 1 + usize::from(OPENSSL[comp]);
+    for n in exts + 2..OPENSSL.len() {
+        let m = match detect(&input(&OPENSSL[..n], true)) {
+            Sniff::Match(m) => m,
+            other => panic!("{n}: {other:?}"),
+        };
+        let sni_whole = n >= at + name.len();
+        assert_eq!(m.sni, sni_whole.then_some(name), "{n}");
+        assert_eq!(m.alpn, None, "{n}");
+        assert!(matches!(m.version, Some(0x0303 | 0x0304)), "{n}");
+    }
+}
+
+#[test]
+fn server_name_is_read_wherever_the_records_split() {
+    let name = &b"fixture.example"[..];
+    let body = &OPENSSL[5..];
+    let at = body.windows(name.len()).position(|w| w == name).unwrap();
+    for k in 1..body.len() {
+        let buf = split_records(OPENSSL, k);
+        let m = meta(&buf);
+        assert_eq!(m.version, Some(0x0304), "{k}");
+        // A name cut by a record header is not reported; elsewhere it is.
+        let cut = k > at && k < at + name.len();
+        assert_eq!(m.sni, if cut { None } else { Some(name) }, "{k}");
+    }
+}
+
 /// What Python's ssl (the system OpenSSL) sent after a TLS 1.3 and a TLS
 /// 1.2 handshake: an HTTP request, and a 20 KB answer in two records
 /// (`testdata/capture_midstream.py`).

@@ -9,7 +9,7 @@ use super::registry::{classify, Verdict};
 use super::Meta;
 
 /// (fixture, sni, host, method, software, version): `None` must be absent.
-type Expect = (
+pub(super) type Expect = (
     &'static str,
     Option<&'static str>,
     Option<&'static str>,
@@ -288,8 +288,13 @@ fn text(b: Option<&[u8]>) -> Option<String> {
 
 #[test]
 fn clients_and_servers_report_their_metadata() {
+    check(EXPECT);
+}
+
+/// Classifies each fixture of `expect` and compares what it reports.
+pub(super) fn check(expect: &[Expect]) {
     let all = fixtures();
-    for &(name, sni, host, method, software, version) in EXPECT {
+    for &(name, sni, host, method, software, version) in expect {
         let f = all
             .iter()
             .find(|f| f.name == name)
