@@ -108,7 +108,8 @@ fn run<'a>(input: &Input<'a>, exhausted: bool) -> Run<'a> {
         for d in family.iter().filter(|d| d.runs_on(input.transport)) {
             match (d.detect)(input) {
                 Sniff::Match(meta) if exhausted || !need => {
-                    return Run::Match(refine(d.proto, input), meta)
+                    let proto = by_alpn(refine(d.proto, input), &meta);
+                    return Run::Match(proto, meta);
                 }
                 Sniff::Match(_) | Sniff::NeedMore => need = true,
                 Sniff::NotThis => {}
@@ -143,6 +144,23 @@ fn refine(proto: Proto, input: &Input<'_>) -> Proto {
         // unicast from port 5355 (RFC 4795 section 2.5) and is a flow of its
         // own whose first datagram is the answer.
         (_, 5355) => Proto::Llmnr,
+        _ => proto,
+    }
+}
+
+/// A TLS ClientHello whose ALPN names a protocol that runs TLS first on
+/// its own port is that protocol: PostgreSQL 17's direct TLS
+/// (`sslnegotiation=direct`, ALPN `postgresql`, which the server requires)
+/// and TDS 8.0's strict encryption (SQL Server 2022, ALPN `tds/8.0`) send
+/// a ClientHello as the first bytes on 5432 and 1433; named tls, every
+/// standard-ports policy would refuse them. Only these two: a protocol
+/// whose TLS form has a port of its own (imaps on 993 with ALPN `imap`)
+/// stays tls, as its catalogue entry says. The TLS metadata (SNI,
+/// version, ALPN) is kept.
+pub(super) fn by_alpn(proto: Proto, meta: &Meta<'_>) -> Proto {
+    match (proto, meta.alpn) {
+        (Proto::Tls, Some(b"postgresql")) => Proto::Pgsql,
+        (Proto::Tls, Some(b"tds/8.0")) => Proto::Tds,
         _ => proto,
     }
 }

@@ -330,7 +330,7 @@ const EXPECT: &[Expect] = &[
         Some(0x0500),
     ),
     (
-        "tcp/tls/psycopg-libpq-direct",
+        "tcp/pgsql/psycopg-libpq-direct-tls",
         None,
         None,
         None,

@@ -13,7 +13,7 @@ root on Debian 12 (Java 17 and Node 20 installed):
       dropbear-bin socat gnutls-bin openssh-server openssh-client postgresql
   pip install requests aiohttp 'httpx[http2]' paramiko asyncssh pymysql asyncpg \\
       pg8000 'psycopg[binary]' redis paho-mqtt dnspython pysnmp ntplib ldap3 impacket PySocks slixmpp pyModbusTCP aiosmtpd
-  (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb)   # NODE_PATH=some-dir/node_modules
+  (cd some-dir && npm install mysql2 pg mqtt ioredis mongodb tedious)   # NODE_PATH=some-dir/node_modules
   python3 src/sniff/testdata/capture_v.py [name-filter]
 
 Programs and versions behind each fixture (PyPI and npm versions as
@@ -51,7 +51,7 @@ installed on the recording machine):
   tcp/pgsql/psycopg-libpq       psycopg 3.3 binary wheel (its bundled libpq 18.0) <-> postgres 15:
                                 SSLRequest (sslmode prefer); -proto32: sslmode=disable,
                                 max_protocol_version=3.2 (StartupMessage 3.2).
-                                tcp/tls/psycopg-libpq-direct: sslnegotiation=direct, a TLS
+                                tcp/pgsql/psycopg-libpq-direct-tls: sslnegotiation=direct, a TLS
                                 ClientHello with ALPN postgresql first (PostgreSQL 17+), carrying
                                 an X25519MLKEM768 key share (the wheel's own OpenSSL)
   tcp/pgsql/node-pg             pg 8.23 (npm; a plain StartupMessage) <-> postgres 15.18
@@ -87,6 +87,8 @@ installed on the recording machine):
   tcp/syslog/python-logging, python-logging-ident   CPython 3.11 logging SysLogHandler over
                                 TCP (a bare `<PRI>text` ended by NUL; with an ident prefix)
   tcp/http2/node-http2          Node 20 http2.connect to http:// (prior knowledge)
+  tcp/tds/tedious-strict        tedious 19.2 (npm) with encrypt: 'strict' (TDS 8.0): a TLS
+                                ClientHello with ALPN tds/8.0 as the first bytes
   udp/dns/node-c-ares           Node 20 dns Resolver (c-ares) resolve4
   tcp/xmpp/slixmpp              slixmpp 1.17 (PyPI) stream header to xmpp.fixture.test
   tcp/modbus/pymodbustcp-read, pymodbustcp-write-coils  pyModbusTCP 0.3.1 (PyPI), unit 17:
@@ -432,7 +434,7 @@ def pgsql():
             ("tcp/pgsql/psycopg-libpq-proto32",
              py(PSYCOPG, "{port}", "sslmode=disable", "max_protocol_version=3.2")),
             # PostgreSQL 17's direct TLS: a ClientHello with ALPN "postgresql" at once.
-            ("tcp/tls/psycopg-libpq-direct",
+            ("tcp/pgsql/psycopg-libpq-direct-tls",
              py(PSYCOPG, "{port}", "sslmode=require", "sslnegotiation=direct")),
             ("tcp/pgsql/node-pg", node(NODE_PG) + ["{port}"])]
     if not any(want(n) for n, _ in runs):
@@ -925,9 +927,19 @@ c.request({':path': '/fixture'}).on('error', () => {}).end();
 setTimeout(() => process.exit(0), 2000);"""
 
 
+NODE_TDS = """const { Connection } = require('tedious');
+const c = new Connection({server: '127.0.0.1', authentication: {type: 'default',
+  options: {userName: 'fixture', password: 'x'}}, options: {port: +process.argv[1],
+  encrypt: 'strict', trustServerCertificate: true, connectTimeout: 4000}});
+c.on('connect', () => process.exit(0));
+c.connect();
+setTimeout(() => process.exit(0), 5000);"""
+
+
 def more_clients():
     port = 47840
     for name, cmd in [("tcp/syslog/python-logging", py(PY_SYSLOG_TCP, port, "plain")),
+                      ("tcp/tds/tedious-strict", node(NODE_TDS) + [str(port)]),
                       ("tcp/syslog/python-logging-ident", py(PY_SYSLOG_TCP, port, "rfc5424")),
                       ("tcp/http2/node-http2", node(NODE_H2) + [str(port)])]:
         if want(name):
