@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Regenerates the fixtures of the system-daemon sweep (family W): what the
+daemons and command-line clients that Debian ships send, for the
+protocols where the fixtures were thin.
+
+Flows that need a privileged port or broadcast (DHCP, IKE) run between two
+network namespaces made (and removed) here, joined by a veth with addresses
+in 198.18.0.0/24, and are read off the veth with tcpdump; the rest run on
+127.0.0.1 with the helpers of capture_k.py. Run as root on Debian 12:
+
+  apt-get install --no-install-recommends isc-dhcp-client busybox dnsmasq rsyslog \\
+      strongswan-charon strongswan-swanctl swaks msmtp sipsak ngircd ii sntp chrony tcpdump
+  pip install aiosmtpd
+  python3 src/sniff/testdata/capture_w.py [name-filter]
+
+Programs and versions behind each fixture (Debian 12):
+  udp/dhcp/dhclient-dnsmasq     ISC dhclient 4.4.3-P1 DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
+  udp/dhcp/udhcpc-dnsmasq       BusyBox 1.35 udhcpc DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
+"""
+import os, shutil, struct, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from capture_k import (first_client_bytes, first_datagram, relay_flow,  # noqa: E402
+                       run, spawn, stop, wait_port, want, write)
+
+PY = sys.executable
+NS_A, NS_B = "pk-w-a", "pk-w-b"      # A: the client side, B: the server side
+ADDR_A, ADDR_B = "198.18.0.2", "198.18.0.1"
+
+
+def py(src, *args):
+    return [PY, "-c", src, *[str(a) for a in args]]
+
+
+def ns(name, *cmd):
+    return ["ip", "netns", "exec", name, *cmd]
+
+
+class NsPair:
+    """Two network namespaces joined by a veth (veth-a in A, veth-b in B),
+    removed on exit with everything started in them."""
+
+    def __enter__(self):
+        for n in (NS_A, NS_B):
+            subprocess.run(["ip", "netns", "add", n], check=True)
+        sh = lambda *c: subprocess.run(list(c), check=True)  # noqa: E731
+        sh("ip", "link", "add", "veth-a", "netns", NS_A, "type", "veth",
+           "peer", "name", "veth-b", "netns", NS_B)
+        for n, dev, addr in ((NS_A, "veth-a", ADDR_A), (NS_B, "veth-b", ADDR_B)):
+            sh(*ns(n, "ip", "link", "set", "lo", "up"))
+            if addr:
+                sh(*ns(n, "ip", "addr", "add", addr + "/24", "dev", dev))
+            sh(*ns(n, "ip", "link", "set", dev, "up"))
+        return self
+
+    def __exit__(self, *exc):
+        for n in (NS_A, NS_B):
+            subprocess.run(["ip", "netns", "del", n])
+
+
+def pcap_udp(path):
+    """(src port, dst port, payload) of each IPv4 UDP datagram of an
+    Ethernet pcap, in order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if struct.unpack_from("<I", data, 0)[0] != 0xa1b2c3d4 or struct.unpack_from("<I", data, 20)[0] != 1:
+        sys.exit("expected a little-endian Ethernet pcap from tcpdump")
+    out = []
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        pkt = data[off + 16: off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
+            continue
+        ip_len = struct.unpack_from(">H", pkt, 16)[0]
+        ihl = (pkt[14] & 0x0f) * 4
+        seg = pkt[14 + ihl: 14 + ip_len]
+        sport, dport = struct.unpack_from(">HH", seg, 0)
+        out.append((sport, dport, seg[8:]))
+    return out
+
+
+def capture_udp(netns, dev, cmd, wait=6, filt="udp"):
+    """Runs `cmd` (already wrapped for its namespace) for `wait` seconds
+    under tcpdump on `dev` in `netns`; returns the datagrams seen."""
+    fd, path = tempfile.mkstemp(suffix=".pcap")
+    os.close(fd)
+    dump = spawn(ns(netns, "tcpdump", "-i", dev, "-U", "-w", path, filt))
+    try:
+        time.sleep(1.5)
+        p = spawn(cmd)
+        time.sleep(wait)
+        stop(p)
+        time.sleep(0.5)
+    finally:
+        stop(dump)
+    grams = pcap_udp(path)
+    os.unlink(path)
+    return grams
+
+
+def first_exchange(grams, port):
+    """The first datagram to `port` and the first answer from it."""
+    c = next(((sp, p) for sp, dp, p in grams if dp == port), None)
+    if c is None:
+        return b"", b""
+    s = next((p for sp, dp, p in grams if sp == port and dp == c[0]), b"")
+    return c[1], s
+
+
+# --- DHCP ----------------------------------------------------------------------
+
+def dhcp():
+    runs = [("udp/dhcp/dhclient-dnsmasq", "dhclient"), ("udp/dhcp/udhcpc-dnsmasq", "udhcpc")]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-dhcp-")
+    try:
+        for name, client in runs:
+            with NsPair():
+                srv = spawn(ns(NS_B, "dnsmasq", "-d", "--port=0", "--interface=veth-b",
+                               "--bind-interfaces", "--dhcp-range=198.18.0.100,198.18.0.150,1h",
+                               f"--dhcp-leasefile={tmp}/leases", f"--pid-file={tmp}/pid",
+                               "--conf-file=/dev/null"))
+                time.sleep(1)
+                if client == "dhclient":
+                    cmd = ns(NS_A, "dhclient", "-d", "-1", "-4", "-lf", f"{tmp}/dhclient.leases",
+                             "-pf", f"{tmp}/dhclient.pid", "-sf", "/bin/true", "veth-a")
+                else:
+                    cmd = ns(NS_A, "busybox", "udhcpc", "-f", "-q", "-n", "-i", "veth-a",
+                             "-s", "/bin/true", "-t", "3")
+                try:
+                    grams = capture_udp(NS_B, "veth-b", cmd)
+                finally:
+                    stop(srv)
+            c, s = first_exchange(grams, 67)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- Syslog -------------------------------------------------------------------
+
+RSYSLOG_CONF = """global(workDirectory="{tmp}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="{tmp}/log")
+action(type="omfwd" target="127.0.0.1" port="{port}" protocol="{proto}" {extra})
+"""
+
+
+def syslog():
+    """rsyslogd forwards what `logger` writes to a socket of its own."""
+    port = 47900
+    runs = [("udp/syslog/rsyslog-omfwd", "udp", ""),
+            ("tcp/syslog/rsyslog-omfwd-lf", "tcp", ""),
+            ("tcp/syslog/rsyslog-omfwd-octet", "tcp",
+             'TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format"')]
+    for name, proto, extra in runs:
+        if not want(name):
+            continue
+        tmp = tempfile.mkdtemp(prefix="pk-w-rsyslog-")
+        conf = os.path.join(tmp, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write(RSYSLOG_CONF.format(tmp=tmp, port=port, proto=proto, extra=extra))
+        # rsyslogd starts, then logger writes one line to its socket.
+        cmd = ["sh", "-c", f"rsyslogd -n -f {conf} -i {tmp}/pid & sleep 1.5; "
+               f"logger -u {tmp}/log -t fixture-app -p daemon.warning 'disk usage at 91%'; "
+               "sleep 2; kill $!"]
+        try:
+            if proto == "udp":
+                data = first_datagram(port, cmd, timeout=10)
+            else:
+                data = first_client_bytes(port, cmd, timeout=10)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        write(f"{name}.client.bin", data)
+
+
+def main():
+    for f in [dhcp, syslog]:
+        f()
+
+
+if __name__ == "__main__":
+    main()
