@@ -60,8 +60,8 @@ class NsPair:
 
 
 def pcap_udp(path):
-    """(src port, dst port, payload) of each IPv4 UDP datagram of an
-    Ethernet pcap, in order."""
+    """(src address, src port, dst port, payload) of each IPv4 UDP datagram
+    of an Ethernet pcap, in order."""
     with open(path, "rb") as f:
         data = f.read()
     if struct.unpack_from("<I", data, 0)[0] != 0xa1b2c3d4 or struct.unpack_from("<I", data, 20)[0] != 1:
@@ -78,7 +78,7 @@ def pcap_udp(path):
         ihl = (pkt[14] & 0x0f) * 4
         seg = pkt[14 + ihl: 14 + ip_len]
         sport, dport = struct.unpack_from(">HH", seg, 0)
-        out.append((sport, dport, seg[8:]))
+        out.append((pkt[26:30], sport, dport, seg[8:]))
     return out
 
 
@@ -102,12 +102,13 @@ def capture_udp(netns, dev, cmd, wait=6, filt="udp"):
 
 
 def first_exchange(grams, port):
-    """The first datagram to `port` and the first answer from it."""
-    c = next(((sp, p) for sp, dp, p in grams if dp == port), None)
+    """The first datagram to `port` and the first answer to it (from
+    another address, from `port`, to the client's port)."""
+    c = next(((a, sp, p) for a, sp, dp, p in grams if dp == port), None)
     if c is None:
         return b"", b""
-    s = next((p for sp, dp, p in grams if sp == port and dp == c[0]), b"")
-    return c[1], s
+    s = next((p for a, sp, dp, p in grams if a != c[0] and sp == port and dp == c[1]), b"")
+    return c[2], s
 
 
 # --- DHCP ----------------------------------------------------------------------
@@ -180,8 +181,93 @@ def syslog():
         write(f"{name}.client.bin", data)
 
 
+# --- IKE ----------------------------------------------------------------------
+
+STRONGSWAN_CONF = """charon {{
+  load = random nonce openssl kdf pem pkcs1 x509 pubkey kernel-netlink socket-default vici
+  install_routes = no
+  install_virtual_ip = no
+  plugins {{ vici {{ socket = unix://{tmp}/charon.vici }} }}
+}}
+"""
+
+SWANCTL_CONF = """connections {{
+  fx {{
+    version = 2
+    remote_addrs = {remote}
+    {port}
+    local {{ auth = psk
+             id = {me}@fixture.test }}
+    remote {{ auth = psk
+              id = {peer}@fixture.test }}
+    children {{ fx {{ esp_proposals = default }} }}
+  }}
+}}
+secrets {{ ike-fx {{ id-a = a@fixture.test
+                    id-b = b@fixture.test
+                    secret = fixture-not-a-secret }} }}
+"""
+
+
+def charon(netns, tmp, remote, me, peer, port=""):
+    """strongSwan's charon in `netns` with a /run of its own (its pid file
+    path is fixed), configured by files in `tmp`, its connection loaded."""
+    os.makedirs(tmp, exist_ok=True)
+    with open(f"{tmp}/strongswan.conf", "w") as f:
+        f.write(STRONGSWAN_CONF.format(tmp=tmp))
+    with open(f"{tmp}/swanctl.conf", "w") as f:
+        f.write(SWANCTL_CONF.format(remote=remote, port=port, me=me, peer=peer))
+    p = spawn(ns(netns, "env", f"STRONGSWAN_CONF={tmp}/strongswan.conf", "unshare", "-m", "sh",
+                 "-c", "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"))
+    end = time.time() + 10
+    while not os.path.exists(f"{tmp}/charon.vici") and time.time() < end:
+        time.sleep(0.2)
+    run(["env", f"STRONGSWAN_CONF={tmp}/strongswan.conf", "swanctl", "--load-all",
+         "--file", f"{tmp}/swanctl.conf", "--uri", f"unix://{tmp}/charon.vici"])
+    return p
+
+
+def ike():
+    """charon (A) initiates to charon (B): its IKE_SA_INIT and the answer;
+    with remote_port = 4500 the request goes to 4500 behind the non-ESP
+    marker, as after a NAT was detected."""
+    runs = [("udp/ike/strongswan-ikev2", 500, ""),
+            ("udp/ike/strongswan-ikev2-4500", 4500, "local_port = 4500\n    remote_port = 4500")]
+    for name, port, opt in runs:
+        if not want(name) and not (port == 500 and want(name + "-auth-4500")):
+            continue
+        tmp = tempfile.mkdtemp(prefix="pk-w-ike-")
+        try:
+            with NsPair():
+                b = charon(NS_B, f"{tmp}/b", ADDR_A, "b", "a")
+                a = charon(NS_A, f"{tmp}/a", ADDR_B, "a", "b", opt)
+                cmd = ns(NS_A, "env", f"STRONGSWAN_CONF={tmp}/a/strongswan.conf", "swanctl",
+                         "--initiate", "--child", "fx", "--timeout", "3",
+                         "--uri", f"unix://{tmp}/a/charon.vici")
+                try:
+                    grams = capture_udp(NS_B, "veth-b", cmd, wait=4)
+                    if os.environ.get("W_DEBUG"):
+                        for g in grams:
+                            print(g[0].hex(), g[1], g[2], g[3][:12].hex())
+                finally:
+                    stop(a)
+                    stop(b)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        c, s = first_exchange(grams, port)
+        if want(name):
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+        if port == 500 and want(name + "-auth-4500"):
+            # After IKE_SA_INIT charon moves to 4500: a new UDP flow that
+            # opens with IKE_AUTH behind the non-ESP marker.
+            c, s = first_exchange(grams, 4500)
+            write(f"{name}-auth-4500.client.bin", c)
+            write(f"{name}-auth-4500.server.bin", s)
+
+
 def main():
-    for f in [dhcp, syslog]:
+    for f in [dhcp, syslog, ike]:
         f()
 
 
