@@ -266,8 +266,68 @@ def ike():
             write(f"{name}-auth-4500.server.bin", s)
 
 
+# --- Mail -------------------------------------------------------------------
+
+AIOSMTPD_TLS = """import ssl, sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]), tls_context=ctx,
+               require_starttls=sys.argv[4] == "starttls")
+c.start()
+time.sleep(3600)
+"""
+
+MESSAGE = b"Subject: fixture\r\n\r\ndisk usage at 91%\r\n"
+
+
+def self_signed(tmp):
+    key, crt = f"{tmp}/key.pem", f"{tmp}/crt.pem"
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=mail.fixture.test", "-keyout", key, "-out", crt])
+    return key, crt
+
+
+def smtp_clients():
+    """swaks and msmtp <-> aiosmtpd (plain on 25-style, and a submission
+    listener that requires STARTTLS)."""
+    port = 47910
+    plain = ["--server", f"127.0.0.1:{port + 1}", "--helo", "client.fixture.test",
+             "--from", "a@fixture.test", "--to", "b@fixture.test", "--timeout", "5"]
+    msmtp = ["msmtp", "--host=127.0.0.1", f"--port={port + 1}", "--domain=client.fixture.test",
+             "--from=a@fixture.test", "--auth=off", "--tls-certcheck=off"]
+    runs = [("tcp/smtp/swaks-aiosmtpd", "plain", ["swaks", *plain, "--body", "disk usage at 91%"]),
+            ("tcp/smtp/swaks-starttls-aiosmtpd", "starttls",
+             ["swaks", *plain, "--tls", "--body", "disk usage at 91%"]),
+            ("tcp/smtp/msmtp-aiosmtpd", "plain", [*msmtp, "--tls=off", "b@fixture.test"]),
+            ("tcp/smtp/msmtp-starttls-aiosmtpd", "starttls",
+             [*msmtp, "--tls=on", "--tls-starttls=on", "b@fixture.test"])]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-smtp-")
+    try:
+        key, crt = self_signed(tmp)
+        for name, mode, cmd in runs:
+            p = spawn(py(AIOSMTPD_TLS, port, crt, key, mode))
+            try:
+                wait_port(port)
+                if cmd[0] == "msmtp":
+                    cmd = ["sh", "-c", " ".join(cmd) + " < " + f"{tmp}/msg"]
+                    with open(f"{tmp}/msg", "wb") as f:
+                        f.write(MESSAGE)
+                c, s = relay_flow(port + 1, port, cmd, timeout=10)
+            finally:
+                stop(p)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
-    for f in [dhcp, syslog, ike]:
+    for f in [dhcp, syslog, ike, smtp_clients]:
         f()
 
 
