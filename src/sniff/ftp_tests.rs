@@ -59,8 +59,14 @@ fn other_servers_and_clients() {
         detect(&input(b"FEAT\r\n", b"", false)),
         Sniff::Match(_)
     ));
-    // USER alone could be POP3.
-    assert_eq!(detect(&input(USER, b"", false)), Sniff::NotThis);
+    // USER alone could be POP3: the server's greeting settles it.
+    assert_eq!(detect(&input(USER, b"", false)), Sniff::NeedMore);
+    assert_eq!(detect(&input(USER, b"", true)), Sniff::NotThis);
+    assert_eq!(
+        detect(&input(b"USER anonymous\r\nPASS busybox\r\n", b"", false)),
+        Sniff::NeedMore
+    );
+    assert_eq!(detect(&input(b"USERS\r\n", b"", false)), Sniff::NotThis);
 }
 
 #[test]

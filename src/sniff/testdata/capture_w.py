@@ -326,8 +326,156 @@ def smtp_clients():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+DOVECOT_CONF = """protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = /dev/null
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {{
+  driver = static
+  args = password=fixture
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={tmp}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+"""
+
+
+def mailbox_clients():
+    """fetchmail <-> Dovecot over POP3 and IMAP (no TLS offered)."""
+    imap, pop3 = 47921, 47922
+    runs = [("tcp/pop3/fetchmail-dovecot", pop3, "POP3"),
+            ("tcp/imap/fetchmail-dovecot", imap, "IMAP")]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-dovecot-")
+    os.chmod(tmp, 0o755)
+    for d in ("run", "state", "home"):
+        os.makedirs(f"{tmp}/{d}")
+    shutil.chown(f"{tmp}/home", "nobody", "nogroup")
+    with open(f"{tmp}/dovecot.conf", "w") as f:
+        f.write(DOVECOT_CONF.format(tmp=tmp, imap=imap, pop3=pop3))
+    p = spawn(["dovecot", "-F", "-c", f"{tmp}/dovecot.conf"])
+    try:
+        wait_port(imap)
+        wait_port(pop3)
+        for name, target, proto in runs:
+            rc = f"{tmp}/fetchmailrc"
+            with open(rc, "w") as f:
+                f.write(f"poll 127.0.0.1 service 47920 protocol {proto} "
+                        "user fixture password fixture sslproto '' no sslcertck\n")
+            os.chmod(rc, 0o600)
+            c, s = relay_flow(47920, target, ["fetchmail", "-f", rc, "-c", "--nosyslog",
+                                              "-i", f"{tmp}/fetchids"], timeout=10)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- FTP, IRC -------------------------------------------------------------------
+
+PYFTPD = """import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+a = DummyAuthorizer()
+a.add_anonymous(sys.argv[2])
+h = FTPHandler
+h.authorizer = a
+FTPServer(("127.0.0.1", int(sys.argv[1])), h).serve_forever()
+"""
+
+
+def ftp_clients():
+    """wget and BusyBox ftpget <-> pyftpdlib."""
+    port = 47930
+    runs = [("tcp/ftp/wget-pyftpdlib",
+             ["wget", "-q", "-O", "/dev/null", "-T", "5", "-t", "1",
+              f"ftp://127.0.0.1:{port + 1}/fixture.txt"]),
+            ("tcp/ftp/busybox-ftpget-pyftpdlib",
+             ["busybox", "ftpget", "-P", str(port + 1), "127.0.0.1", "/dev/null", "fixture.txt"])]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-ftp-")
+    with open(f"{tmp}/fixture.txt", "w") as f:
+        f.write("fixture\n")
+    p = spawn(py(PYFTPD, port, tmp))
+    try:
+        wait_port(port)
+        for name, cmd in runs:
+            c, s = relay_flow(port + 1, port, cmd, timeout=10)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+NGIRCD_CONF = """[Global]
+Name = irc.fixture.test
+Ports = {port}
+Listen = 127.0.0.1
+PidFile = {tmp}/ngircd.pid
+ServerUID = nobody
+ServerGID = nogroup
+MotdPhrase = fixture
+[Options]
+PAM = no
+Ident = no
+DNS = no
+"""
+
+
+def irc_clients():
+    """ii <-> ngircd."""
+    name = "tcp/irc/ii-ngircd"
+    if not want(name):
+        return
+    port = 47940
+    tmp = tempfile.mkdtemp(prefix="pk-w-irc-")
+    os.chmod(tmp, 0o777)
+    with open(f"{tmp}/ngircd.conf", "w") as f:
+        f.write(NGIRCD_CONF.format(port=port, tmp=tmp))
+    p = spawn(["ngircd", "-n", "-f", f"{tmp}/ngircd.conf"])
+    try:
+        wait_port(port)
+        c, s = relay_flow(port + 1, port, ["timeout", "4", "ii", "-s", "127.0.0.1",
+                                           "-p", str(port + 1), "-n", "fixture",
+                                           "-i", f"{tmp}/ii"], timeout=10)
+    finally:
+        stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
 def main():
-    for f in [dhcp, syslog, ike, smtp_clients]:
+    for f in [dhcp, syslog, ike, smtp_clients, mailbox_clients, ftp_clients, irc_clients]:
         f()
 
 
