@@ -17,7 +17,7 @@ Programs and versions behind each fixture (Debian 12):
   udp/dhcp/dhclient-dnsmasq     ISC dhclient 4.4.3-P1 DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
   udp/dhcp/udhcpc-dnsmasq       BusyBox 1.35 udhcpc DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
 """
-import os, shutil, struct, subprocess, sys, tempfile, time
+import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -474,8 +474,104 @@ def irc_clients():
     write(f"{name}.server.bin", s)
 
 
+# --- SIP, Telnet -------------------------------------------------------------
+
+def sip_clients():
+    """sipsak's other modes (its OPTIONS is in udp/sip already): what the
+    client sends first, over UDP and TCP. (sipsak 0.9.8.1's -M MESSAGE and
+    -I INVITE modes end in a segmentation fault before sending here.)"""
+    port = 47950
+    uri = f"sip:fixture@127.0.0.1:{port}"
+    runs = [("udp/sip/sipsak-register", ["-U", "-C", f"sip:fixture@127.0.0.1:{port + 5}"]),
+            ("tcp/sip/sipsak-options", ["-E", "tcp"]),
+            ("tcp/sip/sipsak-register", ["-E", "tcp", "-U", "-C",
+                                         f"sip:fixture@127.0.0.1:{port + 5}"])]
+    for name, opts in runs:
+        if not want(name):
+            continue
+        cmd = ["timeout", "4", "sipsak", *opts, "-s", uri]
+        if name.startswith("udp/"):
+            data = first_datagram(port, cmd, timeout=6)
+        else:
+            data = first_client_bytes(port, cmd, timeout=6)
+        write(f"{name}.client.bin", data)
+
+
+def telnet_clients():
+    """BusyBox telnet <-> inetutils telnetd 2.4 run inetd-style on the
+    accepted socket (BusyBox here has no telnetd applet)."""
+    name = "tcp/telnet/busybox-inetutils-telnetd"
+    if not want(name):
+        return
+    port = 47960
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(1)
+    ls.settimeout(10)
+    procs = []
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        procs.append(subprocess.Popen(["/usr/sbin/telnetd", "-h"], stdin=c.fileno(),
+                                      stdout=c.fileno(), stderr=subprocess.DEVNULL,
+                                      start_new_session=True))
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        # The client answers the server's option requests: keep both first reads.
+        c, s = relay_flow(port + 1, port,
+                          ["sh", "-c", f"sleep 2 | busybox telnet 127.0.0.1 {port + 1}"],
+                          timeout=5, settle=0.3)
+    finally:
+        ls.close()
+        t.join(2)
+        for p in procs:
+            stop(p)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
+# --- NTP -----------------------------------------------------------------------
+
+CHRONY_CONF = """local stratum 8
+allow 198.18.0.0/24
+cmdport 0
+pidfile {tmp}/chronyd.pid
+"""
+
+
+def ntp_clients():
+    """sntp (ntp 4.2.8p15) -> chronyd 4.3 serving its local clock, across
+    the veth: chronyd owns port 123 in B."""
+    name = "udp/ntp/sntp-chrony"
+    if not want(name):
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-chrony-")
+    try:
+        with open(f"{tmp}/chrony.conf", "w") as f:
+            f.write(CHRONY_CONF.format(tmp=tmp))
+        with NsPair():
+            srv = spawn(ns(NS_B, "chronyd", "-d", "-x", "-f", f"{tmp}/chrony.conf"))
+            time.sleep(1.5)
+            try:
+                grams = capture_udp(NS_B, "veth-b", ns(NS_A, "sntp", "-t", "2", ADDR_B), wait=4)
+            finally:
+                stop(srv)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    c, s = first_exchange(grams, 123)
+    write(f"{name}.client.bin", c)
+    write(f"{name}.server.bin", s)
+
+
 def main():
-    for f in [dhcp, syslog, ike, smtp_clients, mailbox_clients, ftp_clients, irc_clients]:
+    for f in [dhcp, syslog, ike, smtp_clients, mailbox_clients, ftp_clients, irc_clients,
+              sip_clients, telnet_clients, ntp_clients]:
         f()
 
 
