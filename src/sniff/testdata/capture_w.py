@@ -16,6 +16,8 @@ in 198.18.0.0/24, and are read off the veth with tcpdump; the rest run on
 Programs and versions behind each fixture (Debian 12):
   udp/dhcp/dhclient-dnsmasq     ISC dhclient 4.4.3-P1 DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
   udp/dhcp/udhcpc-dnsmasq       BusyBox 1.35 udhcpc DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
+  udp/dhcp/dhclient-reboot-dnsmasq  dhclient again with the lease of a first run: its
+                                INIT-REBOOT DHCPREQUEST <-> dnsmasq's DHCPACK
 """
 import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
 
@@ -114,7 +116,8 @@ def first_exchange(grams, port):
 # --- DHCP ----------------------------------------------------------------------
 
 def dhcp():
-    runs = [("udp/dhcp/dhclient-dnsmasq", "dhclient"), ("udp/dhcp/udhcpc-dnsmasq", "udhcpc")]
+    runs = [("udp/dhcp/dhclient-dnsmasq", "dhclient"), ("udp/dhcp/udhcpc-dnsmasq", "udhcpc"),
+            ("udp/dhcp/dhclient-reboot-dnsmasq", "dhclient-reboot")]
     runs = [r for r in runs if want(r[0])]
     if not runs:
         return
@@ -127,9 +130,15 @@ def dhcp():
                                f"--dhcp-leasefile={tmp}/leases", f"--pid-file={tmp}/pid",
                                "--conf-file=/dev/null"))
                 time.sleep(1)
-                if client == "dhclient":
+                if client.startswith("dhclient"):
                     cmd = ns(NS_A, "dhclient", "-d", "-1", "-4", "-lf", f"{tmp}/dhclient.leases",
                              "-pf", f"{tmp}/dhclient.pid", "-sf", "/bin/true", "veth-a")
+                    if client == "dhclient-reboot":
+                        # A first run leaves a lease behind: the next one starts
+                        # in INIT-REBOOT with a DHCPREQUEST for it.
+                        first = spawn(cmd)
+                        time.sleep(5)
+                        stop(first)
                 else:
                     cmd = ns(NS_A, "busybox", "udhcpc", "-f", "-q", "-n", "-i", "veth-a",
                              "-s", "/bin/true", "-t", "3")
@@ -411,13 +420,15 @@ FTPServer(("127.0.0.1", int(sys.argv[1])), h).serve_forever()
 
 
 def ftp_clients():
-    """wget and BusyBox ftpget <-> pyftpdlib."""
+    """wget, BusyBox ftpget and ncftpget <-> pyftpdlib."""
     port = 47930
     runs = [("tcp/ftp/wget-pyftpdlib",
              ["wget", "-q", "-O", "/dev/null", "-T", "5", "-t", "1",
               f"ftp://127.0.0.1:{port + 1}/fixture.txt"]),
             ("tcp/ftp/busybox-ftpget-pyftpdlib",
-             ["busybox", "ftpget", "-P", str(port + 1), "127.0.0.1", "/dev/null", "fixture.txt"])]
+             ["busybox", "ftpget", "-P", str(port + 1), "127.0.0.1", "/dev/null", "fixture.txt"]),
+            ("tcp/ftp/ncftpget-pyftpdlib",
+             ["ncftpget", "-t", "5", "-P", str(port + 1), "127.0.0.1", "{dl}", "/fixture.txt"])]
     runs = [r for r in runs if want(r[0])]
     if not runs:
         return
@@ -427,7 +438,9 @@ def ftp_clients():
     p = spawn(py(PYFTPD, port, tmp))
     try:
         wait_port(port)
+        os.makedirs(f"{tmp}/dl")
         for name, cmd in runs:
+            cmd = [a.replace("{dl}", f"{tmp}/dl") for a in cmd]
             c, s = relay_flow(port + 1, port, cmd, timeout=10)
             write(f"{name}.client.bin", c)
             write(f"{name}.server.bin", s)
