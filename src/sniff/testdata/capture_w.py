@@ -582,9 +582,67 @@ def ntp_clients():
     write(f"{name}.server.bin", s)
 
 
+# --- mDNS ---------------------------------------------------------------------
+
+DBUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={tmp}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"""
+
+AVAHI_CONF = """[server]
+allow-interfaces=veth-a
+use-ipv6=no
+[publish]
+disable-publishing=yes
+[reflector]
+[rlimits]
+"""
+
+
+def mdns_clients():
+    """avahi-resolve -> avahi-daemon 0.8 (A), on a D-Bus and a /run of its
+    own: the daemon's mDNS query, read off the veth."""
+    name = "udp/mdns/avahi-resolve"
+    if not want(name):
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-avahi-")
+    os.chmod(tmp, 0o755)
+    with open(f"{tmp}/dbus.conf", "w") as f:
+        f.write(DBUS_CONF.format(tmp=tmp))
+    with open(f"{tmp}/avahi.conf", "w") as f:
+        f.write(AVAHI_CONF)
+    bus = f"DBUS_SYSTEM_BUS_ADDRESS=unix:path={tmp}/bus"
+    script = (f"mount -t tmpfs tmpfs /run || exit 1; export {bus}; "
+              f"dbus-daemon --config-file={tmp}/dbus.conf --nofork & bus=$!; sleep 1; "
+              f"avahi-daemon --no-drop-root --no-chroot -f {tmp}/avahi.conf "
+              f"--no-rlimits & avahi=$!; sleep 3; timeout 2 avahi-resolve -4 -n fixture-host.local; "
+              "kill $avahi $bus")
+    try:
+        with NsPair():
+            cmd = ns(NS_A, "unshare", "-m", "sh", "-c", script)
+            grams = capture_udp(NS_B, "veth-b", cmd, wait=8)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("W_DEBUG"):
+        for g in grams:
+            print(g[0].hex(), g[1], g[2], g[3][:40].hex())
+    c, _ = first_exchange(grams, 5353)
+    write(f"{name}.client.bin", c)
+
+
 def main():
     for f in [dhcp, syslog, ike, smtp_clients, mailbox_clients, ftp_clients, irc_clients,
-              sip_clients, telnet_clients, ntp_clients]:
+              sip_clients, telnet_clients, ntp_clients, mdns_clients]:
         f()
 
 
