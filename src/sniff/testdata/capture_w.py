@@ -23,8 +23,8 @@ import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (first_client_bytes, first_datagram, relay_flow,  # noqa: E402
-                       run, spawn, stop, wait_port, want, write)
+from capture_k import (first_client_bytes, first_datagram, lo_exchange,  # noqa: E402
+                       relay_flow, run, spawn, stop, wait_port, want, write)
 
 PY = sys.executable
 NS_A, NS_B = "pk-w-a", "pk-w-b"      # A: the client side, B: the server side
@@ -510,6 +510,68 @@ def sip_clients():
         write(f"{name}.client.bin", data)
 
 
+KAMAILIO_CFG = """#!KAMAILIO
+debug=1
+log_stderror=yes
+children=1
+tcp_children=1
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
+loadpath "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "sl.so"
+request_route {{
+    sl_send_reply("200", "OK");
+}}
+"""
+
+BARESIP_CONFIG = """sip_listen 127.0.0.1:{local}
+module_path /usr/lib/baresip/modules
+module g711.so
+module_tmp uuid.so
+module_tmp account.so
+sip_transports udp,tcp
+audio_player none
+audio_source none
+"""
+
+
+def sip_servers():
+    """baresip 1.0 registering, and sipsak REGISTER over TCP <-> Kamailio
+    5.6 answering every request with 200 OK (read off lo with tcpdump)."""
+    port = 47970
+    runs = [("udp/sip/baresip-kamailio", "udp", f"<sip:fixture@127.0.0.1:{port}>;regint=60"),
+            ("tcp/sip/baresip-kamailio", "tcp",
+             f"<sip:fixture@127.0.0.1:{port};transport=tcp>;regint=60"),
+            ("udp/sip/sipsak-options-kamailio", "udp", None)]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
+    tmp = tempfile.mkdtemp(prefix="pk-w-kamailio-")
+    with open(f"{tmp}/kamailio.cfg", "w") as f:
+        f.write(KAMAILIO_CFG.format(port=port))
+    p = spawn(["kamailio", "-DD", "-E", "-f", f"{tmp}/kamailio.cfg", "-P", f"{tmp}/pid",
+               "-Y", tmp])
+    try:
+        wait_port(port)
+        for name, transport, account in runs:
+            if account is None:
+                cmd = ["timeout", "4", "sipsak", "-s", f"sip:fixture@127.0.0.1:{port}"]
+            else:
+                d = f"{tmp}/{transport}"
+                os.makedirs(d, exist_ok=True)
+                with open(f"{d}/config", "w") as f:
+                    f.write(BARESIP_CONFIG.format(local=port + 5))
+                with open(f"{d}/accounts", "w") as f:
+                    f.write(account + "\n")
+                cmd = ["baresip", "-4", "-f", d, "-t", "3"]
+            c, s = lo_exchange(transport, port, cmd, timeout=8)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
+    finally:
+        stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def telnet_clients():
     """BusyBox telnet <-> inetutils telnetd 2.4 run inetd-style on the
     accepted socket (BusyBox here has no telnetd applet)."""
@@ -642,7 +704,7 @@ def mdns_clients():
 
 def main():
     for f in [dhcp, syslog, ike, smtp_clients, mailbox_clients, ftp_clients, irc_clients,
-              sip_clients, telnet_clients, ntp_clients, mdns_clients]:
+              sip_clients, sip_servers, telnet_clients, ntp_clients, mdns_clients]:
         f()
 
 
