@@ -202,7 +202,7 @@ STRONGSWAN_CONF = """charon {{
 
 SWANCTL_CONF = """connections {{
   fx {{
-    version = 2
+    version = {version}
     remote_addrs = {remote}
     {port}
     local {{ auth = psk
@@ -218,14 +218,14 @@ secrets {{ ike-fx {{ id-a = a@fixture.test
 """
 
 
-def charon(netns, tmp, remote, me, peer, port=""):
+def charon(netns, tmp, remote, me, peer, port="", version=2):
     """strongSwan's charon in `netns` with a /run of its own (its pid file
     path is fixed), configured by files in `tmp`, its connection loaded."""
     os.makedirs(tmp, exist_ok=True)
     with open(f"{tmp}/strongswan.conf", "w") as f:
         f.write(STRONGSWAN_CONF.format(tmp=tmp))
     with open(f"{tmp}/swanctl.conf", "w") as f:
-        f.write(SWANCTL_CONF.format(remote=remote, port=port, me=me, peer=peer))
+        f.write(SWANCTL_CONF.format(remote=remote, port=port, me=me, peer=peer, version=version))
     p = spawn(ns(netns, "env", f"STRONGSWAN_CONF={tmp}/strongswan.conf", "unshare", "-m", "sh",
                  "-c", "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"))
     end = time.time() + 10
@@ -241,15 +241,17 @@ def ike():
     with remote_port = 4500 the request goes to 4500 behind the non-ESP
     marker, as after a NAT was detected."""
     runs = [("udp/ike/strongswan-ikev2", 500, ""),
-            ("udp/ike/strongswan-ikev2-4500", 4500, "local_port = 4500\n    remote_port = 4500")]
+            ("udp/ike/strongswan-ikev2-4500", 4500, "local_port = 4500\n    remote_port = 4500"),
+            ("udp/ike/strongswan-ikev1-main", 500, "")]
     for name, port, opt in runs:
-        if not want(name) and not (port == 500 and want(name + "-auth-4500")):
+        version = 1 if "ikev1" in name else 2
+        if not want(name) and not (name.endswith("ikev2") and want(name + "-auth-4500")):
             continue
         tmp = tempfile.mkdtemp(prefix="pk-w-ike-")
         try:
             with NsPair():
-                b = charon(NS_B, f"{tmp}/b", ADDR_A, "b", "a")
-                a = charon(NS_A, f"{tmp}/a", ADDR_B, "a", "b", opt)
+                b = charon(NS_B, f"{tmp}/b", ADDR_A, "b", "a", version=version)
+                a = charon(NS_A, f"{tmp}/a", ADDR_B, "a", "b", opt, version)
                 cmd = ns(NS_A, "env", f"STRONGSWAN_CONF={tmp}/a/strongswan.conf", "swanctl",
                          "--initiate", "--child", "fx", "--timeout", "3",
                          "--uri", f"unix://{tmp}/a/charon.vici")
@@ -267,7 +269,7 @@ def ike():
         if want(name):
             write(f"{name}.client.bin", c)
             write(f"{name}.server.bin", s)
-        if port == 500 and want(name + "-auth-4500"):
+        if version == 2 and port == 500 and want(name + "-auth-4500"):
             # After IKE_SA_INIT charon moves to 4500: a new UDP flow that
             # opens with IKE_AUTH behind the non-ESP marker.
             c, s = first_exchange(grams, 4500)
