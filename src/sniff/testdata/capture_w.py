@@ -467,11 +467,16 @@ DNS = no
 
 
 def irc_clients():
-    """ii <-> ngircd."""
-    name = "tcp/irc/ii-ngircd"
-    if not want(name):
-        return
+    """ii and WeeChat (weechat-headless) <-> ngircd."""
     port = 47940
+    runs = [("tcp/irc/ii-ngircd", ["timeout", "4", "ii", "-s", "127.0.0.1", "-p", str(port + 1),
+                                   "-n", "fixture", "-i", "{tmp}/ii"]),
+            ("tcp/irc/weechat-ngircd",
+             ["timeout", "5", "weechat-headless", "--dir", "{tmp}/weechat", "--run-command",
+              f"/server add fx 127.0.0.1/{port + 1} -notls -nicks=fixture;/connect fx"])]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
+        return
     tmp = tempfile.mkdtemp(prefix="pk-w-irc-")
     os.chmod(tmp, 0o777)
     with open(f"{tmp}/ngircd.conf", "w") as f:
@@ -479,14 +484,14 @@ def irc_clients():
     p = spawn(["ngircd", "-n", "-f", f"{tmp}/ngircd.conf"])
     try:
         wait_port(port)
-        c, s = relay_flow(port + 1, port, ["timeout", "4", "ii", "-s", "127.0.0.1",
-                                           "-p", str(port + 1), "-n", "fixture",
-                                           "-i", f"{tmp}/ii"], timeout=10)
+        for name, cmd in runs:
+            cmd = [a.replace("{tmp}", tmp) for a in cmd]
+            c, s = relay_flow(port + 1, port, cmd, timeout=10)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
 
 
 # --- SIP, Telnet -------------------------------------------------------------
@@ -623,27 +628,30 @@ pidfile {tmp}/chronyd.pid
 
 
 def ntp_clients():
-    """sntp (ntp 4.2.8p15) -> chronyd 4.3 serving its local clock, across
-    the veth: chronyd owns port 123 in B."""
-    name = "udp/ntp/sntp-chrony"
-    if not want(name):
+    """sntp (ntp 4.2.8p15) and rdate 1.10 -n (SNTP) -> chronyd 4.3 serving
+    its local clock, across the veth: chronyd owns port 123 in B."""
+    runs = [("udp/ntp/sntp-chrony", ["sntp", "-t", "2", ADDR_B]),
+            ("udp/ntp/rdate-sntp-chrony", ["rdate", "-n", "-p", "-4", ADDR_B])]
+    runs = [r for r in runs if want(r[0])]
+    if not runs:
         return
     tmp = tempfile.mkdtemp(prefix="pk-w-chrony-")
     try:
         with open(f"{tmp}/chrony.conf", "w") as f:
             f.write(CHRONY_CONF.format(tmp=tmp))
-        with NsPair():
-            srv = spawn(ns(NS_B, "chronyd", "-d", "-x", "-f", f"{tmp}/chrony.conf"))
-            time.sleep(1.5)
-            try:
-                grams = capture_udp(NS_B, "veth-b", ns(NS_A, "sntp", "-t", "2", ADDR_B), wait=4)
-            finally:
-                stop(srv)
+        for name, cmd in runs:
+            with NsPair():
+                srv = spawn(ns(NS_B, "chronyd", "-d", "-x", "-f", f"{tmp}/chrony.conf"))
+                time.sleep(1.5)
+                try:
+                    grams = capture_udp(NS_B, "veth-b", ns(NS_A, *cmd), wait=4)
+                finally:
+                    stop(srv)
+            c, s = first_exchange(grams, 123)
+            write(f"{name}.client.bin", c)
+            write(f"{name}.server.bin", s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    c, s = first_exchange(grams, 123)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
 
 
 # --- mDNS ---------------------------------------------------------------------
