@@ -3,21 +3,66 @@
 daemons and command-line clients that Debian ships send, for the
 protocols where the fixtures were thin.
 
-Flows that need a privileged port or broadcast (DHCP, IKE) run between two
-network namespaces made (and removed) here, joined by a veth with addresses
-in 198.18.0.0/24, and are read off the veth with tcpdump; the rest run on
-127.0.0.1 with the helpers of capture_k.py. Run as root on Debian 12:
+Flows that need a privileged port, broadcast or multicast (DHCP, IKE, NTP
+served by chronyd, mDNS) run between two network namespaces made (and
+removed) here, joined by a veth with addresses in 198.18.0.0/24, and are
+read off the veth with tcpdump; the rest run on 127.0.0.1 with the helpers
+of capture_k.py. Run as root on Debian 12:
 
   apt-get install --no-install-recommends isc-dhcp-client busybox dnsmasq rsyslog \\
-      strongswan-charon strongswan-swanctl swaks msmtp sipsak ngircd ii sntp chrony tcpdump
-  pip install aiosmtpd
+      strongswan-charon strongswan-swanctl libstrongswan-standard-plugins swaks \\
+      libnet-ssleay-perl msmtp dovecot-imapd dovecot-pop3d fetchmail ncftp sipsak \\
+      kamailio baresip-core ngircd ii weechat-headless inetutils-telnetd sntp rdate \\
+      chrony avahi-daemon avahi-utils dbus tcpdump wget openssl
+  pip install aiosmtpd pyftpdlib
   python3 src/sniff/testdata/capture_w.py [name-filter]
+
+(A /usr/sbin/policy-rc.d that exits 101 keeps apt from starting the
+daemons as services: every daemon here is started by this script, with its
+own configuration, and stopped by it.)
 
 Programs and versions behind each fixture (Debian 12):
   udp/dhcp/dhclient-dnsmasq     ISC dhclient 4.4.3-P1 DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
   udp/dhcp/udhcpc-dnsmasq       BusyBox 1.35 udhcpc DHCPDISCOVER <-> dnsmasq 2.90 DHCPOFFER
   udp/dhcp/dhclient-reboot-dnsmasq  dhclient again with the lease of a first run: its
                                 INIT-REBOOT DHCPREQUEST <-> dnsmasq's DHCPACK
+  udp/syslog/rsyslog-omfwd      rsyslog 8.2302 omfwd over UDP (traditional format), fed by
+                                logger (util-linux) through an imuxsock socket of its own
+  tcp/syslog/rsyslog-omfwd-lf   the same over TCP, LF framing (the default)
+  tcp/syslog/rsyslog-omfwd-octet  TCP_Framing="octet-counted", RSYSLOG_SyslogProtocol23Format
+                                (RFC 5424 inside RFC 6587 octet counting)
+  udp/ike/strongswan-ikev2      strongSwan 5.9.8 charon (swanctl --initiate, PSK) IKE_SA_INIT
+                                <-> charon (the answer)
+  udp/ike/strongswan-ikev2-auth-4500  the flow charon opens next on 4500 (non-ESP marker,
+                                IKE_AUTH) and the answer
+  udp/ike/strongswan-ikev2-4500  local_port = remote_port = 4500: IKE_SA_INIT behind the
+                                non-ESP marker, as after NAT detection <-> charon
+  udp/ike/strongswan-ikev1-main  version = 1: IKEv1 Main Mode SA <-> charon
+  tcp/smtp/swaks-aiosmtpd, msmtp-aiosmtpd   swaks 20201014.0, msmtp 1.8.23 <-> aiosmtpd 1.4.6
+  tcp/smtp/swaks-starttls-aiosmtpd, msmtp-starttls-aiosmtpd   the same with STARTTLS
+                                (aiosmtpd requiring it, as on submission)
+  tcp/pop3/fetchmail-dovecot, tcp/imap/fetchmail-dovecot   fetchmail 6.4.37 <-> Dovecot 2.3.19
+  tcp/ftp/wget-pyftpdlib        wget 1.21.3 ftp:// <-> pyftpdlib 2.2.0
+  tcp/ftp/busybox-ftpget-pyftpdlib  BusyBox 1.35 ftpget <-> pyftpdlib 2.2.0
+  tcp/ftp/ncftpget-pyftpdlib    ncftpget 3.2.6 <-> pyftpdlib 2.2.0
+  tcp/irc/ii-ngircd             ii 1.8 <-> ngIRCd 26.1
+  tcp/irc/weechat-ngircd        WeeChat 3.8 (weechat-headless; CAP LS 302 first) <-> ngIRCd 26.1
+  udp/sip/sipsak-register, tcp/sip/sipsak-register, tcp/sip/sipsak-options   sipsak 0.9.8.1
+                                -U (REGISTER) over UDP and TCP, OPTIONS over TCP (what the
+                                client sends; sipsak writes the port 47950 as 4795 in the URI)
+  udp/sip/baresip-kamailio, tcp/sip/baresip-kamailio   baresip 1.0.0 REGISTER <-> Kamailio
+                                5.6.3 answering every request 200 OK
+  udp/sip/sipsak-options-kamailio  sipsak OPTIONS <-> Kamailio 5.6.3
+  tcp/telnet/busybox-inetutils-telnetd  BusyBox 1.35 telnet <-> inetutils telnetd 2.4
+  udp/ntp/ntpdig-chrony         `sntp` (Debian's package is ntpsec 1.2.2's ntpdig, whose
+                                request is in udp/ntp/ntpdig already) <-> chronyd 4.3 (local
+                                stratum 8): chronyd's answer is the new side
+  udp/ntp/rdate-sntp-chrony     rdate 1.11 -n (SNTP) <-> chronyd 4.3
+  udp/mdns/avahi-resolve        avahi-resolve -n -> avahi-daemon 0.8 (own D-Bus and /run):
+                                the daemon's mDNS query (no responder)
+Not recorded: syslog-ng (its package conflicts with rsyslog's), libreswan (conflicts
+with strongSwan's), LLMNR from systemd-resolved (no systemd here), sipsak -M / -I
+(segmentation fault before sending).
 """
 import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
 
@@ -121,9 +166,11 @@ def dhcp():
     runs = [r for r in runs if want(r[0])]
     if not runs:
         return
-    tmp = tempfile.mkdtemp(prefix="pk-w-dhcp-")
-    try:
-        for name, client in runs:
+    for name, client in runs:
+        # Lease files of their own: a lease left by another run (another
+        # MAC) makes dnsmasq ignore the INIT-REBOOT request.
+        tmp = tempfile.mkdtemp(prefix="pk-w-dhcp-")
+        try:
             with NsPair():
                 srv = spawn(ns(NS_B, "dnsmasq", "-d", "--port=0", "--interface=veth-b",
                                "--bind-interfaces", "--dhcp-range=198.18.0.100,198.18.0.150,1h",
@@ -149,8 +196,8 @@ def dhcp():
             c, s = first_exchange(grams, 67)
             write(f"{name}.client.bin", c)
             write(f"{name}.server.bin", s)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- Syslog -------------------------------------------------------------------
@@ -628,9 +675,10 @@ pidfile {tmp}/chronyd.pid
 
 
 def ntp_clients():
-    """sntp (ntp 4.2.8p15) and rdate 1.10 -n (SNTP) -> chronyd 4.3 serving
-    its local clock, across the veth: chronyd owns port 123 in B."""
-    runs = [("udp/ntp/sntp-chrony", ["sntp", "-t", "2", ADDR_B]),
+    """sntp (Debian's is ntpsec 1.2.2's ntpdig) and rdate 1.11 -n (SNTP) ->
+    chronyd 4.3 serving its local clock, across the veth: chronyd owns
+    port 123 in B."""
+    runs = [("udp/ntp/ntpdig-chrony", ["sntp", "-t", "2", ADDR_B]),
             ("udp/ntp/rdate-sntp-chrony", ["rdate", "-n", "-p", "-4", ADDR_B])]
     runs = [r for r in runs if want(r[0])]
     if not runs:
