@@ -6,7 +6,9 @@
 //! is FTP; a greeting that says `FTP` (vsFTPd, ProFTPD, Pure-FTPd,
 //! Microsoft FTP Service, FileZilla Server) is FTP while the client is
 //! silent. A client seen alone matches only on `FEAT`, `SYST`, `OPTS`,
-//! `HOST` or `CLNT`, which no other protocol sends first.
+//! `HOST` or `CLNT`, which no other protocol sends first; on `USER` or
+//! `AUTH` alone (FTP's and POP3's first command alike) it waits for the
+//! server's greeting, which both protocols send first.
 
 use super::mail::{smtp_or_ftp, Which};
 use super::{Detector, Input, Meta, Proto, Sniff};

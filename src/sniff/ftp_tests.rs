@@ -59,8 +59,14 @@ fn other_servers_and_clients() {
         detect(&input(b"FEAT\r\n", b"", false)),
         Sniff::Match(_)
     ));
-    // USER alone could be POP3.
-    assert_eq!(detect(&input(USER, b"", false)), Sniff::NotThis);
+    // USER alone could be POP3: the server's greeting settles it.
+    assert_eq!(detect(&input(USER, b"", false)), Sniff::NeedMore);
+    assert_eq!(detect(&input(USER, b"", true)), Sniff::NotThis);
+    assert_eq!(
+        detect(&input(b"USER anonymous\r\nPASS busybox\r\n", b"", false)),
+        Sniff::NeedMore
+    );
+    assert_eq!(detect(&input(b"USERS\r\n", b"", false)), Sniff::NotThis);
 }
 
 #[test]
@@ -139,5 +145,35 @@ fn filezilla_server_greetings_are_ftp_before_the_client_speaks() {
             "{}",
             String::from_utf8_lossy(g)
         );
+    }
+}
+
+/// BusyBox 1.35 ftpget and wget 1.21.3 against pyftpdlib (capture_w.py):
+/// their USER + PASS stream seen before the greeting waits for it, never
+/// rules FTP out; with pyftpdlib's greeting it is FTP.
+#[test]
+fn user_pass_streams_wait_for_the_greeting() {
+    for (client, server) in [
+        (
+            &include_bytes!("testdata/tcp/ftp/busybox-ftpget-pyftpdlib.client.bin")[..],
+            &include_bytes!("testdata/tcp/ftp/busybox-ftpget-pyftpdlib.server.bin")[..],
+        ),
+        (
+            include_bytes!("testdata/tcp/ftp/wget-pyftpdlib.client.bin"),
+            include_bytes!("testdata/tcp/ftp/wget-pyftpdlib.server.bin"),
+        ),
+    ] {
+        for n in 1..client.len() {
+            assert_eq!(
+                detect(&input(&client[..n], b"", false)),
+                Sniff::NeedMore,
+                "{n}"
+            );
+        }
+        assert_eq!(detect(&input(client, b"", true)), Sniff::NotThis);
+        match detect(&input(client, server, false)) {
+            Sniff::Match(m) => assert_eq!(m.method, Some(&b"USER"[..])),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -143,6 +143,9 @@ const FTP_FIRST: &[&[u8]] = &[
     b"TYPE", b"PASV", b"EPSV", b"PWD", b"CWD", b"SITE",
 ];
 /// Settles a flow between SMTP and FTP: `Match((which, meta))`.
+/// First commands of both FTP and POP3 clients (both servers greet first).
+const SHARED_FIRST: &[&[u8]] = &[b"USER", b"AUTH"];
+
 pub(super) fn smtp_or_ftp<'a>(input: &Input<'a>) -> Sniff<(Which, Meta<'a>)> {
     let complete = input.complete;
     let both: [&[&[u8]]; 2] = [SMTP_FIRST, FTP_FIRST];
@@ -157,6 +160,13 @@ pub(super) fn smtp_or_ftp<'a>(input: &Input<'a>) -> Sniff<(Which, Meta<'a>)> {
         ];
         return match command(input.client, verbs, complete) {
             Command::Partial => Sniff::NeedMore,
+            // USER and AUTH open FTP and POP3 alike, and both servers
+            // greet first: their greeting settles which (BusyBox ftpget,
+            // wget). Not named, waited for.
+            Command::Other if !complete => match command(input.client, SHARED_FIRST, complete) {
+                Command::Verb(_) | Command::Partial => Sniff::NeedMore,
+                Command::Other => Sniff::NotThis,
+            },
             Command::Other => Sniff::NotThis,
             Command::Verb(v) => {
                 let which = if is_one_of(v, SMTP_FIRST) {
