@@ -257,6 +257,29 @@ def lo_exchange(transport, port, cmd, timeout=10, keep=8192):
     return client[:keep], server[:keep]
 
 
+def write_flow(name, client, server):
+    """Writes a flow's two fixtures, <name>.client.bin and <name>.server.bin."""
+    write(f"{name}.client.bin", client)
+    write(f"{name}.server.bin", server)
+
+
+def client_bytes(port, cmd, udp, timeout=15):
+    """What `cmd` sends first to a listener on 127.0.0.1:`port`: its first
+    datagram (`udp`) or the start of its TCP stream."""
+    if udp:
+        return first_datagram(port, cmd, timeout=timeout)
+    return first_client_bytes(port, cmd, timeout=timeout)
+
+
+def record_clients(port, runs, timeout=15):
+    """For each (name, command) the filter wants, writes <name>.client.bin:
+    what the command sends first (a datagram for udp/ names)."""
+    for name, cmd in runs:
+        if want(name):
+            udp = name.startswith("udp/")
+            write(f"{name}.client.bin", client_bytes(port, cmd, udp, timeout=timeout))
+
+
 def first_datagram(port, cmd, timeout=10):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))

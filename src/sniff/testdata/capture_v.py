@@ -106,8 +106,9 @@ import os, shutil, signal, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (first_client_bytes, first_datagram, relay_flow,  # noqa: E402
-                       spawn, start_dropbear, stop, wait_port, want, write)
+from capture_k import (first_client_bytes, record_clients,  # noqa: E402
+                       relay_flow, spawn, start_dropbear, stop, wait_port, want, write,
+                       write_flow)
 
 PY = sys.executable
 NODE_PATH = os.environ.get("NODE_PATH", "/tmp/v-node/node_modules")
@@ -213,9 +214,7 @@ def http():
         ("tcp/http2/httpx-prior", py(HTTPX_H2, port)),
     ]
     try:
-        for name, cmd in runs:
-            if want(name):
-                write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=15))
+        record_clients(port, runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -263,9 +262,7 @@ def tls():
                                       "--sni-hostname", "fixture.test", "127.0.0.1"]),
     ]
     try:
-        for name, cmd in runs:
-            if want(name):
-                write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=15))
+        record_clients(port, runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -312,8 +309,7 @@ def ssh():
                 if want(name):
                     relay = port + 1 + i
                     c, s = relay_flow(relay, port, py(src, relay), timeout=10)
-                    write(f"{name}.client.bin", c)
-                    write(f"{name}.server.bin", s)
+                    write_flow(name, c, s)
         finally:
             stop(p)
             shutil.rmtree(d, ignore_errors=True)
@@ -344,8 +340,7 @@ def ssh():
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
+    write_flow(name, c, s)
 
 
 # --- databases and MQTT ------------------------------------------------------
@@ -386,8 +381,7 @@ def mysql():
             if want(name):
                 relay = port + 1 + i
                 c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write(f"{name}.client.bin", c)
-                write(f"{name}.server.bin", s)
+                write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
@@ -499,8 +493,7 @@ def redis():
             if want(name):
                 relay = port + 1 + i
                 c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write(f"{name}.client.bin", c)
-                write(f"{name}.server.bin", s)
+                write_flow(name, c, s)
     finally:
         stop(p)
 
@@ -536,8 +529,7 @@ def mqtt():
             if want(name):
                 relay = port + 1 + i
                 c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write(f"{name}.client.bin", c)
-                write(f"{name}.server.bin", s)
+                write_flow(name, c, s)
     finally:
         stop(p)
 
@@ -596,15 +588,12 @@ except Exception:
 
 def udp_clients():
     port = 47770
-    for name, cmd in [("udp/dns/dnspython-cookie", py(DNSPY, port, "cookie")),
-                      ("udp/snmp/pysnmp-v2c", py(PYSNMP, port, "v2c")),
-                      ("udp/snmp/pysnmp-v3", py(PYSNMP, port, "v3")),
-                      ("udp/ntp/ntplib", py(NTPLIB, port))]:
-        if want(name):
-            write(f"{name}.client.bin", first_datagram(port, cmd, timeout=15))
-    for name, mode in [("tcp/dns/dnspython-tcp", "tcp"), ("tcp/dns/dnspython-pipelined", "two")]:
-        if want(name):
-            write(f"{name}.client.bin", first_client_bytes(port, py(DNSPY, port, mode), timeout=10))
+    record_clients(port, [("udp/dns/dnspython-cookie", py(DNSPY, port, "cookie")),
+                          ("udp/snmp/pysnmp-v2c", py(PYSNMP, port, "v2c")),
+                          ("udp/snmp/pysnmp-v3", py(PYSNMP, port, "v3")),
+                          ("udp/ntp/ntplib", py(NTPLIB, port))])
+    record_clients(port, [("tcp/dns/dnspython-tcp", py(DNSPY, port, "tcp")),
+                          ("tcp/dns/dnspython-pipelined", py(DNSPY, port, "two"))], timeout=10)
 
 
 # --- LDAP, SMB ---------------------------------------------------------------
@@ -659,8 +648,7 @@ def ldap():
             if want(name):
                 relay = port + 1 + i
                 c, s = relay_flow(relay, port, py(LDAP3, relay, mode), timeout=10)
-                write(f"{name}.client.bin", c)
-                write(f"{name}.server.bin", s)
+                write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
@@ -743,8 +731,7 @@ def smb_clients():
             stop(p)
             stop_helpers(conf)
             shutil.rmtree(d, ignore_errors=True)
-        write(f"{name}.client.bin", c)
-        write(f"{name}.server.bin", s)
+        write_flow(name, c, s)
 
 
 DCERPCD_CONF = """[global]
@@ -798,8 +785,7 @@ def dcerpc():
         stop(p)
         stop_helpers(conf)
         shutil.rmtree(d, ignore_errors=True)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
+    write_flow(name, c, s)
 
 
 # --- other servers: TLS, HTTP and SSH answers -------------------------------
@@ -860,8 +846,7 @@ def servers():
                 c, s = relay_flow(port + 1, port, fill(client, port + 1), timeout=10)
             finally:
                 stop(p)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -938,15 +923,13 @@ setTimeout(() => process.exit(0), 5000);"""
 
 def more_clients():
     port = 47840
-    for name, cmd in [("tcp/syslog/python-logging", py(PY_SYSLOG_TCP, port, "plain")),
-                      ("tcp/tds/tedious-strict", node(NODE_TDS) + [str(port)]),
-                      ("tcp/syslog/python-logging-ident", py(PY_SYSLOG_TCP, port, "rfc5424")),
-                      ("tcp/http2/node-http2", node(NODE_H2) + [str(port)])]:
-        if want(name):
-            write(f"{name}.client.bin", first_client_bytes(port, cmd, timeout=10))
-    if want("udp/dns/node-c-ares"):
-        write("udp/dns/node-c-ares.client.bin",
-              first_datagram(port, node(NODE_DNS) + [str(port)], timeout=10))
+    record_clients(port, [
+        ("tcp/syslog/python-logging", py(PY_SYSLOG_TCP, port, "plain")),
+        ("tcp/tds/tedious-strict", node(NODE_TDS) + [str(port)]),
+        ("tcp/syslog/python-logging-ident", py(PY_SYSLOG_TCP, port, "rfc5424")),
+        ("tcp/http2/node-http2", node(NODE_H2) + [str(port)]),
+        ("udp/dns/node-c-ares", node(NODE_DNS) + [str(port)]),
+    ], timeout=10)
 
 
 SLIXMPP = """import sys, asyncio, slixmpp
@@ -1015,8 +998,7 @@ def smtp():
         c, s = relay_flow(port + 1, port, py(SMTPLIB, port + 1), timeout=10)
     finally:
         stop(p)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
+    write_flow(name, c, s)
 
 
 def main():

@@ -68,8 +68,9 @@ import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (first_client_bytes, first_datagram, lo_exchange,  # noqa: E402
-                       relay_flow, run, spawn, stop, wait_port, want, write)
+from capture_k import (client_bytes, lo_exchange,  # noqa: E402
+                       relay_flow, run, spawn, stop, wait_port, want, write,
+                       write_flow)
 
 PY = sys.executable
 NS_A, NS_B = "pk-w-a", "pk-w-b"      # A: the client side, B: the server side
@@ -194,8 +195,7 @@ def dhcp():
                 finally:
                     stop(srv)
             c, s = first_exchange(grams, 67)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -228,10 +228,7 @@ def syslog():
                f"logger -u {tmp}/log -t fixture-app -p daemon.warning 'disk usage at 91%'; "
                "sleep 2; kill $!"]
         try:
-            if proto == "udp":
-                data = first_datagram(port, cmd, timeout=10)
-            else:
-                data = first_client_bytes(port, cmd, timeout=10)
+            data = client_bytes(port, cmd, proto == "udp", timeout=10)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         write(f"{name}.client.bin", data)
@@ -314,14 +311,12 @@ def ike():
             shutil.rmtree(tmp, ignore_errors=True)
         c, s = first_exchange(grams, port)
         if want(name):
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
         if version == 2 and port == 500 and want(name + "-auth-4500"):
             # After IKE_SA_INIT charon moves to 4500: a new UDP flow that
             # opens with IKE_AUTH behind the non-ESP marker.
             c, s = first_exchange(grams, 4500)
-            write(f"{name}-auth-4500.client.bin", c)
-            write(f"{name}-auth-4500.server.bin", s)
+            write_flow(f"{name}-auth-4500", c, s)
 
 
 # --- Mail -------------------------------------------------------------------
@@ -378,8 +373,7 @@ def smtp_clients():
                 c, s = relay_flow(port + 1, port, cmd, timeout=10)
             finally:
                 stop(p)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -447,8 +441,7 @@ def mailbox_clients():
             os.chmod(rc, 0o600)
             c, s = relay_flow(47920, target, ["fetchmail", "-f", rc, "-c", "--nosyslog",
                                               "-i", f"{tmp}/fetchids"], timeout=10)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -456,16 +449,8 @@ def mailbox_clients():
 
 # --- FTP, IRC -------------------------------------------------------------------
 
-PYFTPD = """import sys
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.servers import FTPServer
-a = DummyAuthorizer()
-a.add_anonymous(sys.argv[2])
-h = FTPHandler
-h.authorizer = a
-FTPServer(("127.0.0.1", int(sys.argv[1])), h).serve_forever()
-"""
+# pyftpdlib's server of capture_m.py (default greeting): root directory, port.
+from capture_m import PYFTPD  # noqa: E402
 
 
 def ftp_clients():
@@ -484,15 +469,14 @@ def ftp_clients():
     tmp = tempfile.mkdtemp(prefix="pk-w-ftp-")
     with open(f"{tmp}/fixture.txt", "w") as f:
         f.write("fixture\n")
-    p = spawn(py(PYFTPD, port, tmp))
+    p = spawn(py(PYFTPD, port, tmp, "default"))
     try:
         wait_port(port)
         os.makedirs(f"{tmp}/dl")
         for name, cmd in runs:
             cmd = [a.replace("{dl}", f"{tmp}/dl") for a in cmd]
             c, s = relay_flow(port + 1, port, cmd, timeout=10)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -534,8 +518,7 @@ def irc_clients():
         for name, cmd in runs:
             cmd = [a.replace("{tmp}", tmp) for a in cmd]
             c, s = relay_flow(port + 1, port, cmd, timeout=10)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -557,10 +540,7 @@ def sip_clients():
         if not want(name):
             continue
         cmd = ["timeout", "4", "sipsak", *opts, "-s", uri]
-        if name.startswith("udp/"):
-            data = first_datagram(port, cmd, timeout=6)
-        else:
-            data = first_client_bytes(port, cmd, timeout=6)
+        data = client_bytes(port, cmd, name.startswith("udp/"), timeout=6)
         write(f"{name}.client.bin", data)
 
 
@@ -619,8 +599,7 @@ def sip_servers():
                     f.write(account + "\n")
                 cmd = ["baresip", "-4", "-f", d, "-t", "3"]
             c, s = lo_exchange(transport, port, cmd, timeout=8)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -661,8 +640,7 @@ def telnet_clients():
         t.join(2)
         for p in procs:
             stop(p)
-    write(f"{name}.client.bin", c)
-    write(f"{name}.server.bin", s)
+    write_flow(name, c, s)
 
 
 # --- NTP -----------------------------------------------------------------------
@@ -696,8 +674,7 @@ def ntp_clients():
                 finally:
                     stop(srv)
             c, s = first_exchange(grams, 123)
-            write(f"{name}.client.bin", c)
-            write(f"{name}.server.bin", s)
+            write_flow(name, c, s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
