@@ -257,6 +257,29 @@ def lo_exchange(transport, port, cmd, timeout=10, keep=8192):
     return client[:keep], server[:keep]
 
 
+def pcap_udp(path):
+    """(src address, src port, dst port, payload) of each IPv4 UDP datagram
+    of an Ethernet pcap, in order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if struct.unpack_from("<I", data, 0)[0] != 0xa1b2c3d4 or struct.unpack_from("<I", data, 20)[0] != 1:
+        sys.exit("expected a little-endian Ethernet pcap from tcpdump")
+    out = []
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        pkt = data[off + 16: off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
+            continue
+        ip_len = struct.unpack_from(">H", pkt, 16)[0]
+        ihl = (pkt[14] & 0x0f) * 4
+        seg = pkt[14 + ihl: 14 + ip_len]
+        sport, dport = struct.unpack_from(">HH", seg, 0)
+        out.append((pkt[26:30], sport, dport, seg[8:]))
+    return out
+
+
 def write_flow(name, client, server):
     """Writes a flow's two fixtures, <name>.client.bin and <name>.server.bin."""
     write(f"{name}.client.bin", client)

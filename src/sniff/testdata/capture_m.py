@@ -50,13 +50,13 @@ Programs and versions behind each fixture (Debian 12):
                                  recorded with tcpdump on the lo of a namespace
                                  made here (ntpd must own port 123)
 """
-import os, shutil, struct, subprocess, sys, tempfile, time
+import os, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from capture_k import (first_client_bytes, first_datagram, lo_exchange,  # noqa: E402
                        relay_flow, spawn, start_dropbear, stop, wait_port, want,
-                       write)
+                       write, pcap_udp)
 
 NETNS = "pk-fixture-ntp"
 # ntpsec's programs; override to run them from an unpacked package.
@@ -192,20 +192,7 @@ def dns_update():
 
 def udp_datagrams(path):
     """(sport, dport, payload) of every IPv4 UDP datagram in a tcpdump file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, off = [], 24
-    while off + 16 <= len(data):
-        incl = struct.unpack_from("<I", data, off + 8)[0]
-        pkt = data[off + 16: off + 16 + incl]
-        off += 16 + incl
-        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
-            continue
-        ihl = (pkt[14] & 0x0f) * 4
-        seg = pkt[14 + ihl:]
-        sport, dport, ulen = struct.unpack_from(">HHH", seg, 0)
-        out.append((sport, dport, seg[8:ulen]))
-    return out
+    return [(sport, dport, payload) for _, sport, dport, payload in pcap_udp(path)]
 
 
 def tftp():

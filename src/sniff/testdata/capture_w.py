@@ -64,11 +64,11 @@ Not recorded: syslog-ng (its package conflicts with rsyslog's), libreswan (confl
 with strongSwan's), LLMNR from systemd-resolved (no systemd here), sipsak -M / -I
 (segmentation fault before sending).
 """
-import os, shutil, socket, struct, subprocess, sys, tempfile, threading, time
+import os, shutil, socket, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from capture_k import (client_bytes, lo_exchange,  # noqa: E402
+from capture_k import (client_bytes, lo_exchange, pcap_udp,  # noqa: E402
                        relay_flow, run, spawn, stop, wait_port, want, write,
                        write_flow)
 
@@ -105,29 +105,6 @@ class NsPair:
     def __exit__(self, *exc):
         for n in (NS_A, NS_B):
             subprocess.run(["ip", "netns", "del", n])
-
-
-def pcap_udp(path):
-    """(src address, src port, dst port, payload) of each IPv4 UDP datagram
-    of an Ethernet pcap, in order."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if struct.unpack_from("<I", data, 0)[0] != 0xa1b2c3d4 or struct.unpack_from("<I", data, 20)[0] != 1:
-        sys.exit("expected a little-endian Ethernet pcap from tcpdump")
-    out = []
-    off = 24
-    while off + 16 <= len(data):
-        incl = struct.unpack_from("<I", data, off + 8)[0]
-        pkt = data[off + 16: off + 16 + incl]
-        off += 16 + incl
-        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
-            continue
-        ip_len = struct.unpack_from(">H", pkt, 16)[0]
-        ihl = (pkt[14] & 0x0f) * 4
-        seg = pkt[14 + ihl: 14 + ip_len]
-        sport, dport = struct.unpack_from(">HH", seg, 0)
-        out.append((pkt[26:30], sport, dport, seg[8:]))
-    return out
 
 
 def capture_udp(netns, dev, cmd, wait=6, filt="udp"):
