@@ -269,15 +269,8 @@ def tls():
 
 # --- SSH ---------------------------------------------------------------------
 
-PARAMIKO = """import socket, sys, paramiko
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-t = paramiko.Transport(s)
-try:
-    t.start_client(timeout=5)
-except Exception:
-    pass
-t.close()
-"""
+# paramiko's client: capture_k.py's script (port as its argument).
+from capture_k import PARAMIKO  # noqa: E402
 
 ASYNCSSH = """import sys, asyncio, asyncssh
 async def main():
@@ -654,10 +647,11 @@ def ldap():
         shutil.rmtree(d, ignore_errors=True)
 
 
-SMB_CONF = """[global]
+# The [global] settings both Samba configurations share: loopback only,
+# every state directory under {d}.
+SAMBA_GLOBAL = """[global]
 workgroup = FIXTURE
 netbios name = FIXTURE
-smb ports = {port}
 interfaces = lo
 bind interfaces only = yes
 pid directory = {d}
@@ -669,6 +663,9 @@ ncalrpc dir = {d}/ncalrpc
 log file = {d}/log
 server role = standalone server
 disable netbios = yes
+"""
+
+SMB_CONF = SAMBA_GLOBAL + """smb ports = {port}
 map to guest = Bad User
 server min protocol = {minproto}
 [pub]
@@ -734,21 +731,7 @@ def smb_clients():
         write_flow(name, c, s)
 
 
-DCERPCD_CONF = """[global]
-workgroup = FIXTURE
-netbios name = FIXTURE
-interfaces = lo
-bind interfaces only = yes
-pid directory = {d}
-lock directory = {d}
-state directory = {d}
-cache directory = {d}
-private dir = {d}
-ncalrpc dir = {d}/ncalrpc
-log file = {d}/log
-server role = standalone server
-disable netbios = yes
-rpc start on demand helpers = no
+DCERPCD_CONF = SAMBA_GLOBAL + """rpc start on demand helpers = no
 """
 
 
