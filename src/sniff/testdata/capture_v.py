@@ -131,6 +131,17 @@ def fill(cmd, port):
     return [a.replace("{port}", str(port)) for a in cmd]
 
 
+def relay_runs(port, runs, timeout=10):
+    """Records each wanted (name, command) through a relay to the server on
+    `port`: the i-th on relay port port+1+i, which fills the command's
+    {port}."""
+    for i, (name, cmd) in enumerate(runs):
+        if want(name):
+            relay = port + 1 + i
+            c, s = relay_flow(relay, port, fill(cmd, relay), timeout=timeout)
+            write_flow(name, c, s)
+
+
 def py(src, *args):
     return [PY, "-c", src, *[str(a) for a in args]]
 
@@ -482,11 +493,7 @@ def redis():
                "--appendonly", "no"])
     try:
         wait_port(port)
-        for i, (name, cmd) in enumerate(runs):
-            if want(name):
-                relay = port + 1 + i
-                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write_flow(name, c, s)
+        relay_runs(port, runs)
     finally:
         stop(p)
 
@@ -518,11 +525,7 @@ def mqtt():
     p = spawn(["mosquitto", "-p", str(port)])
     try:
         wait_port(port)
-        for i, (name, cmd) in enumerate(runs):
-            if want(name):
-                relay = port + 1 + i
-                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write_flow(name, c, s)
+        relay_runs(port, runs)
     finally:
         stop(p)
 
@@ -637,11 +640,7 @@ def ldap():
     p = spawn(["slapd", "-d", "0", "-f", conf, "-h", f"ldap://127.0.0.1:{port}/"])
     try:
         wait_port(port)
-        for i, (name, mode) in enumerate(runs):
-            if want(name):
-                relay = port + 1 + i
-                c, s = relay_flow(relay, port, py(LDAP3, relay, mode), timeout=10)
-                write_flow(name, c, s)
+        relay_runs(port, [(name, py(LDAP3, "{port}", mode)) for name, mode in runs])
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
