@@ -207,12 +207,7 @@ fn feed(
     out: &mut Vec<Finished>,
     tally: &mut Tally,
 ) {
-    let id = Held {
-        id: tally.packets as u32,
-        mark: 0,
-        indev: 0,
-        outdev: 0,
-    };
+    let id = Held::bare(tally.packets as u32);
     let _ = t.ingest_from(pkt, side, id, now, out);
     tally.packets += 1;
     if tally.packets % 16 == 0 {

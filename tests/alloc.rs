@@ -202,18 +202,7 @@ fn per_packet_path_does_not_allocate_in_steady_state() {
             let now = n as u64;
             for (raw, side) in pkts {
                 let pkt = parse(raw).unwrap();
-                let _ = table.ingest_from(
-                    &pkt,
-                    *side,
-                    Held {
-                        id: n as u32,
-                        mark: 0,
-                        indev: 0,
-                        outdev: 0,
-                    },
-                    now,
-                    out,
-                );
+                let _ = table.ingest_from(&pkt, *side, Held::bare(n as u32), now, out);
                 packets.set(packets.get() + 1);
                 for f in out.drain(..) {
                     let v = f.classify();
@@ -303,12 +292,7 @@ fn syn_flood_at_the_bound_does_not_allocate_and_stays_small() {
     let (mut identified, mut warm_allocs) = (0, 0);
     let mut feed = |table: &mut Table, raw: &[u8], side, n: u32, out: &mut Vec<Finished>| {
         let pkt = parse(raw).unwrap();
-        let id = Held {
-            id: n,
-            mark: 0,
-            indev: 0,
-            outdev: 0,
-        };
+        let id = Held::bare(n);
         let _ = table.ingest_from(&pkt, side, id, u64::from(n / 50), out);
         for f in out.drain(..) {
             if matches!(f.classify(), Verdict::Identified(_)) {

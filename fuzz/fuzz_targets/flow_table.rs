@@ -66,17 +66,7 @@ fuzz_target!(|data: &[u8]| {
         };
         now += u64::from(h[4] & 0x0f) * if h[4] & 0x80 != 0 { 100 } else { 1 };
         id += 1;
-        match table.ingest(
-            &pkt,
-            Held {
-                id,
-                mark: 0,
-                indev: 0,
-                outdev: 0,
-            },
-            now,
-            &mut out,
-        ) {
+        match table.ingest(&pkt, Held::bare(id), now, &mut out) {
             Ingest::Held => assert!(held.insert(id)),
             Ingest::Pass | Ingest::Decided(_) => {}
         }

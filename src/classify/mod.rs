@@ -125,12 +125,7 @@ impl Run<'_> {
             self.id = self.id.wrapping_add(1);
             // A capture has no interface indexes: `iif`/`oif` rules do not
             // match offline.
-            let held = Held {
-                id: self.id,
-                mark: 0,
-                indev: 0,
-                outdev: 0,
-            };
+            let held = Held::bare(self.id);
             self.table.ingest(&pkt, held, now, &mut self.finished);
         }
         Ok(())

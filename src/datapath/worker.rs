@@ -205,12 +205,7 @@ fn on_syn(ctx: &Ctx<'_>, table: &mut Table, out: &mut Vec<Finished>, raw: &[u8],
         return;
     }
     inc(&ctx.counters.syns_logged);
-    let copy = Held {
-        id: 0,
-        mark: 0,
-        indev: 0,
-        outdev: 0,
-    };
+    let copy = Held::bare(0);
     let _ = table.ingest_from(&pkt, Side::Initiator, copy, now, out);
 }
 

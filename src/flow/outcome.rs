@@ -20,6 +20,19 @@ pub struct Held {
     pub outdev: u32,
 }
 
+impl Held {
+    /// A packet known only by its id: no mark, no interfaces (a SYN-log
+    /// copy, a packet read from a capture, tests and benches).
+    pub fn bare(id: u32) -> Held {
+        Held {
+            id,
+            mark: 0,
+            indev: 0,
+            outdev: 0,
+        }
+    }
+}
+
 /// A flow ready for a decision, with every packet id it held.
 #[derive(Debug)]
 pub struct Finished {

@@ -21,17 +21,7 @@ fn tcp(from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn feed(t: &mut Table, raw: &[u8], id: u32, now: u64, out: &mut Vec<Finished>) -> Ingest {
-    t.ingest(
-        &parse(raw).unwrap(),
-        Held {
-            id,
-            mark: 0,
-            indev: 0,
-            outdev: 0,
-        },
-        now,
-        out,
-    )
+    t.ingest(&parse(raw).unwrap(), Held::bare(id), now, out)
 }
 
 fn handshake(t: &mut Table, out: &mut Vec<Finished>) {
@@ -277,12 +267,7 @@ fn order_stays_bounded_behind_a_flow_that_never_speaks() {
 }
 
 fn held0() -> Held {
-    Held {
-        id: 0,
-        mark: 0,
-        indev: 0,
-        outdev: 0,
-    }
+    Held::bare(0)
 }
 
 /// The datapath's contract for SYNs copied to userspace through NFLOG
