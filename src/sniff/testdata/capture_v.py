@@ -308,12 +308,8 @@ def ssh():
         d, p = start_dropbear(port, "pk-v-dropbear-")
         try:
             wait_port(port)
-            for i, (name, src) in enumerate([("tcp/ssh/paramiko-5", PARAMIKO),
-                                             ("tcp/ssh/asyncssh", ASYNCSSH)]):
-                if want(name):
-                    relay = port + 1 + i
-                    c, s = relay_flow(relay, port, py(src, relay), timeout=10)
-                    write_flow(name, c, s)
+            relay_runs(port, [("tcp/ssh/paramiko-5", py(PARAMIKO, "{port}")),
+                              ("tcp/ssh/asyncssh", py(ASYNCSSH, "{port}"))])
         finally:
             stop(p)
             shutil.rmtree(d, ignore_errors=True)
@@ -380,12 +376,8 @@ def mysql():
     d, p = start_mariadb(port)
     try:
         wait_port(port)
-        for i, (name, cmd) in enumerate(zip(names, [py(PYMYSQL, "{port}"),
-                                                    node(NODE_MYSQL2) + ["{port}"]])):
-            if want(name):
-                relay = port + 1 + i
-                c, s = relay_flow(relay, port, fill(cmd, relay), timeout=10)
-                write_flow(name, c, s)
+        relay_runs(port, list(zip(names, [py(PYMYSQL, "{port}"),
+                                          node(NODE_MYSQL2) + ["{port}"]])))
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
